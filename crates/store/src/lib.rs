@@ -1,0 +1,241 @@
+//! # secdispatch-store — the one crate that talks to a database
+//!
+//! Every persistent thing secdispatch keeps goes through [`Store`]: key material that
+//! rotates (the [`KeyStore`] trait) and values that may be used only once (the
+//! [`NonceStore`] trait of `secdispatch-replay`: RFC 9421 signature nonces, Privacy Pass
+//! token nonces).
+//!
+//! Two backends share one schema, one set of migrations and the same SQL:
+//!
+//! * **SQLite**, embedded, the default: one file in the data directory (created `0600`,
+//!   the directory `0700`), WAL journal, a busy timeout so concurrent writers queue instead
+//!   of failing;
+//! * **PostgreSQL**, for deployments with several replicas: `postgres://…` from the
+//!   configuration or `DATABASE_URL`.
+//!
+//! Migrations are compiled into the binary and applied on open, under an exclusive lock
+//! (SQLite `BEGIN IMMEDIATE`, PostgreSQL an advisory lock) so that processes starting
+//! together do not race. A database written by a newer secdispatch is refused.
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use secdispatch_store::{KeyStore, NewKey, Store, StoreLocation};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(&StoreLocation::sqlite_in(dir.path())).await?;
+//! let now = SystemTime::now();
+//! let key = store
+//!     .insert_key(NewKey {
+//!         name: "gateway-signing".into(),
+//!         algorithm: "ed25519".into(),
+//!         material: b"secret pkcs8 bytes".to_vec().into(),
+//!         public: b"public key bytes".to_vec(),
+//!         not_before: now,
+//!         not_after: now + Duration::from_secs(86_400),
+//!     })
+//!     .await?;
+//! assert_eq!(key.version, 1);
+//! let current = store.current_key("gateway-signing", now).await?.expect("a current key");
+//! assert_eq!(current.version, 1);
+//! # Ok(()) }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+//! ```
+
+mod keys;
+mod location;
+mod migrate;
+mod nonces;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use keys::{KeyRecord, KeyStore, NewKey};
+pub use location::StoreLocation;
+pub use secdispatch_replay::{NonceStore, ReplayError, Reservation};
+
+/// What went wrong in the store. Every variant names the thing that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store URL is neither `sqlite:…` nor `postgres://…`.
+    #[error("unsupported store URL {0:?}: expected sqlite:PATH or postgres://USER@HOST/DB")]
+    BadUrl(String),
+    /// The data directory or database file could not be created or secured.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory or file.
+        path: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The database did not answer or refused the connection.
+    #[error("cannot open store {location}: {source}")]
+    Open {
+        /// The store, with any password removed.
+        location: String,
+        /// The driver's reason.
+        source: sqlx::Error,
+    },
+    /// The database was migrated by a newer secdispatch.
+    #[error(
+        "store schema is at version {found}, newer than this secdispatch knows (up to {known}); \
+         upgrade secdispatch"
+    )]
+    SchemaTooNew {
+        /// Highest version recorded in the database.
+        found: i64,
+        /// Highest version this binary carries.
+        known: i64,
+    },
+    /// A migration failed and was rolled back.
+    #[error("store migration {version} ({name}) failed: {source}")]
+    Migration {
+        /// The migration's version.
+        version: i64,
+        /// The migration's name.
+        name: &'static str,
+        /// The driver's reason.
+        source: sqlx::Error,
+    },
+    /// A key version that does not exist.
+    #[error("key {name:?} version {version} not found")]
+    KeyNotFound {
+        /// Key name.
+        name: String,
+        /// Key version.
+        version: u32,
+    },
+    /// A key that cannot be stored as given.
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+    /// Any other database failure.
+    #[error("store query failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Which SQL dialect a [`Store`] speaks; only DDL and locking differ between the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Options for [`Store::open_with`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection (and for the first one when opening).
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A connection pool to the SQLite or PostgreSQL store, migrated and ready.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+    location: String,
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate the store at `location`, with default options.
+    pub async fn open(location: &StoreLocation) -> Result<Self, StoreError> {
+        Self::open_with(location, &StoreOptions::default()).await
+    }
+
+    /// Open (creating if needed) and migrate the store at `location`.
+    pub async fn open_with(
+        location: &StoreLocation,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let url = location.prepare()?;
+        let dialect = location.dialect();
+        let shown = location.to_string();
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.connect_timeout);
+        if dialect == Dialect::Sqlite {
+            // Per-connection settings: wait for a busy writer instead of failing at once,
+            // and `NORMAL` syncing, which is durable under WAL except across power loss.
+            pool = pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool
+            .connect(&url)
+            .await
+            .map_err(|source| StoreError::Open {
+                location: shown.clone(),
+                source,
+            })?;
+        if dialect == Dialect::Sqlite {
+            // WAL is a property of the file: set once, kept by every later connection.
+            let mode: (String,) = sqlx::query_as("PRAGMA journal_mode = WAL")
+                .fetch_one(&pool)
+                .await
+                .map_err(|source| StoreError::Open {
+                    location: shown.clone(),
+                    source,
+                })?;
+            if !mode.0.eq_ignore_ascii_case("wal") {
+                tracing::warn!(store = %shown, journal_mode = %mode.0, "SQLite refused WAL mode");
+            }
+        }
+        let store = Self {
+            pool,
+            dialect,
+            location: shown,
+        };
+        migrate::run(&store).await?;
+        tracing::debug!(store = %store.location, "store open and migrated");
+        Ok(store)
+    }
+
+    /// The SQL dialect of this store.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Where the store lives, without credentials, for logs and status output.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The highest migration applied.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        migrate::current_version(self).await
+    }
+
+    /// Whether the database answers a trivial query (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Close every pooled connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
