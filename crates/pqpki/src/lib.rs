@@ -1,0 +1,16 @@
+//! secdispatch-pqpki
+#![forbid(unsafe_code)]
+
+pub mod alg;
+pub mod composite;
+pub mod error;
+pub mod keys;
+pub mod mldsa;
+pub mod oid;
+pub mod pkcs8;
+pub(crate) mod trad;
+pub mod validate;
+
+pub use alg::Algorithm;
+pub use error::{Error, Result};
+pub use keys::{Signature, SigningKey, VerifyingKey};
