@@ -1,0 +1,394 @@
+//! The configuration file: one TOML document for every service.
+//!
+//! Every option has a default, so no file is needed (`secdispatch up` runs without one).
+//! Unknown keys are errors, and every error names the file, line, column and key:
+//!
+//! ```text
+//! secdispatch.toml:7:19: limits.max_body_bytes: invalid type: string "big", expected u64
+//! ```
+//!
+//! [`DEFAULT_TOML`] is the commented file that `secdispatch config init` writes; a test
+//! keeps it equal to [`Config::default`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where keys, certificates and the embedded database live. The `--data-dir` flag
+    /// overrides it; the default is `./secdispatch-data`.
+    pub data_dir: Option<PathBuf>,
+    /// Logging.
+    pub log: LogConfig,
+    /// Persistence.
+    pub store: StoreConfig,
+    /// The admin listener (`/healthz`, `/metrics`).
+    pub admin: AdminConfig,
+    /// Size limits and timeouts shared by every HTTP service.
+    pub limits: Limits,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`; `--log-format` overrides.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `secdispatch=debug,sqlx=warn`; `-v`/`-q` and
+    /// `RUST_LOG` override.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// `[store]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite:PATH` or `postgres://USER:PASS@HOST/DB`. Empty: `DATABASE_URL` if set,
+    /// else `secdispatch.db` in the data directory.
+    pub url: String,
+    /// Largest number of pooled database connections.
+    pub max_connections: u32,
+    /// How long to wait for the database to answer.
+    #[serde(with = "duration")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address of the admin listener; `--admin` overrides.
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
+}
+
+/// `[limits]`: what every HTTP listener enforces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request head (request line and headers), in bytes; larger gets 431.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; more gets 431.
+    pub max_headers: usize,
+    /// Largest request body, in bytes; larger gets 413.
+    pub max_body_bytes: u64,
+    /// Time allowed to receive a request head once a connection is idle or new (slowloris).
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Time allowed for a whole request, response included; longer gets 504 or a close.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// How long a keep-alive connection may sit idle before it is closed.
+    #[serde(with = "duration")]
+    pub idle_timeout: Duration,
+    /// On SIGINT/SIGTERM, how long in-flight requests may finish before being cut.
+    #[serde(with = "duration")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            max_body_bytes: 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The file `secdispatch config init` writes: every option, its default, what it does.
+pub const DEFAULT_TOML: &str = r#"# secdispatch configuration. Every key is optional: an absent key takes the default
+# shown here. `secdispatch config check FILE` validates a file; unknown keys are errors.
+
+# Where keys, certificates and the embedded database live (--data-dir overrides).
+# data_dir = "./secdispatch-data"
+
+[log]
+# "text" or "json" (--log-format overrides).
+format = "text"
+# A tracing filter, e.g. "info" or "secdispatch=debug,sqlx=warn" (-v/-q and RUST_LOG override).
+level = "info"
+
+[store]
+# "sqlite:PATH" or "postgres://USER:PASSWORD@HOST:5432/DB". Empty: DATABASE_URL when set,
+# otherwise secdispatch.db in the data directory.
+url = ""
+# Largest number of pooled database connections.
+max_connections = 8
+# How long to wait for the database to answer before giving up.
+connect_timeout = "5s"
+
+[admin]
+# /healthz and Prometheus /metrics (--admin overrides).
+listen = "127.0.0.1:9090"
+
+[limits]
+# Largest request head in bytes; larger requests get 431.
+max_header_bytes = 16384
+# Most header fields in a request; more get 431.
+max_headers = 100
+# Largest request body in bytes; larger bodies get 413.
+max_body_bytes = 1048576
+# Time to receive a request head (cuts off slow clients).
+header_read_timeout = "10s"
+# Time for a whole request and its response.
+request_timeout = "30s"
+# Idle keep-alive connections are closed after this long.
+idle_timeout = "60s"
+# On SIGINT/SIGTERM, in-flight requests get this long to finish.
+shutdown_timeout = "10s"
+"#;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not fit the schema.
+    #[error("{0}")]
+    Invalid(Box<Invalid>),
+}
+
+/// Where and why a configuration is invalid.
+#[derive(Debug)]
+pub struct Invalid {
+    /// The file (or other origin) of the text.
+    pub origin: String,
+    /// 1-based line and column, when the parser knows them.
+    pub position: Option<(usize, usize)>,
+    /// The dotted key path, when the error is about a value (`limits.max_body_bytes`).
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.origin)?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        f.write_str(": ")?;
+        if let Some(key) = &self.key {
+            write!(f, "{key}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl Config {
+    /// Parse configuration text; `origin` names it in errors (usually the file path).
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let invalid = |e: toml::de::Error, key: Option<String>| {
+            ConfigError::Invalid(Box::new(Invalid {
+                origin: origin.to_owned(),
+                position: e.span().map(|s| line_column(text, s.start)),
+                key,
+                // toml's message is one line; its Display adds a multi-line excerpt.
+                message: e.message().trim().to_owned(),
+            }))
+        };
+        let de = toml::de::Deserializer::parse(text).map_err(|e| invalid(e, None))?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let key = (path != ".").then_some(path);
+            invalid(e.into_inner(), key)
+        })
+    }
+
+    /// Read and parse a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The configuration as TOML (every value, defaults included).
+    pub fn to_toml(&self) -> String {
+        // Serializing plain structs of strings, numbers and tables cannot fail.
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Durations as humantime strings: `"10s"`, `"1m 30s"`, `"250ms"`.
+pub mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Write a duration as a humantime string.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    /// Read a humantime string such as `"10s"`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!("invalid duration {s:?} ({e}); use e.g. \"10s\""))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_is_the_default_config() {
+        let parsed = Config::parse(DEFAULT_TOML, "default").unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn empty_file_is_the_default_config() {
+        assert_eq!(Config::parse("", "empty").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn rendered_config_parses_back() {
+        let mut c = Config::default();
+        c.limits.max_body_bytes = 7;
+        c.store.url = "postgres://u@h/d".into();
+        assert_eq!(Config::parse(&c.to_toml(), "rendered").unwrap(), c);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = Config::parse(
+            "data_dir = \"/var/lib/sd\"\n[limits]\nmax_body_bytes = 10\nidle_timeout = \"2m\"\n\
+             [log]\nformat = \"json\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.data_dir.as_deref(), Some(Path::new("/var/lib/sd")));
+        assert_eq!(c.limits.max_body_bytes, 10);
+        assert_eq!(c.limits.idle_timeout, Duration::from_secs(120));
+        assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    fn error(text: &str) -> String {
+        Config::parse(text, "sd.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let e = error("[limits]\nmax_body_bytes = 1\nmax_bodyy = 2\n");
+        assert!(e.starts_with("sd.toml:3:"), "{e}");
+        assert!(e.contains("max_bodyy"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+
+    #[test]
+    fn unknown_section_is_refused() {
+        let e = error("[limitz]\n");
+        assert!(e.starts_with("sd.toml:1:"), "{e}");
+        assert!(e.contains("limitz"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_line() {
+        let e = error("\n[limits]\nmax_body_bytes = \"big\"\n");
+        assert!(e.starts_with("sd.toml:3:"), "{e}");
+        assert!(e.contains("limits.max_body_bytes"), "{e}");
+        assert!(e.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_and_address_are_explained() {
+        let e = error("[limits]\nidle_timeout = \"soon\"\n");
+        assert!(
+            e.contains("limits.idle_timeout") && e.contains("invalid duration"),
+            "{e}"
+        );
+        let e = error("[admin]\nlisten = \"localhost\"\n");
+        assert!(e.contains("admin.listen"), "{e}");
+        let e = error("[log]\nformat = \"xml\"\n");
+        assert!(e.contains("log.format") && e.contains("xml"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let e = error("[limits\n");
+        assert!(e.starts_with("sd.toml:1:"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn missing_file_is_a_read_error() {
+        let e = Config::load(Path::new("/nonexistent/sd.toml")).unwrap_err();
+        assert!(matches!(e, ConfigError::Read { .. }));
+        assert!(e.to_string().contains("/nonexistent/sd.toml"));
+    }
+
+    #[test]
+    fn line_column_counts_from_one() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("ab", 99), (1, 3));
+    }
+}

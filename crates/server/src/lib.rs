@@ -1,0 +1,34 @@
+//! # secdispatch-server — the plumbing every secdispatch service runs on
+//!
+//! The protocol cores of secdispatch are sans-I/O; this crate gives them sockets. It holds
+//! what all services share, so that each service module is only its protocol:
+//!
+//! * [`config`]: the one TOML configuration file (schema, defaults, precise errors);
+//! * [`serve`]: HTTP/1.1 + HTTP/2 listeners with the shared size limits (431, 413) and
+//!   timeouts (slow clients, slow handlers, idle connections);
+//! * [`Shutdown`]: SIGINT/SIGTERM handling and draining with a deadline;
+//! * [`admin`]: the admin listener with `/healthz` and Prometheus `/metrics` ([`Metrics`]).
+//!
+//! ```no_run
+//! use secdispatch_server::{Health, Metrics, Shutdown, admin, config::Config, serve};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let config = Config::default();
+//! let (metrics, health, shutdown) = (Metrics::new(), Health::new(), Shutdown::new());
+//! let app = serve::with_limits(admin::router(metrics.clone(), health), "admin", &config.limits, &metrics);
+//! let listener = serve::bind("admin", config.admin.listen).await?;
+//! shutdown.spawn(serve::serve(listener, app, config.limits.clone(), shutdown.clone()));
+//! secdispatch_server::wait_for_signal().await?;
+//! shutdown.drain(config.limits.shutdown_timeout).await;
+//! # Ok(()) }
+//! ```
+
+pub mod admin;
+pub mod config;
+pub mod metrics;
+pub mod serve;
+mod shutdown;
+
+pub use admin::Health;
+pub use metrics::Metrics;
+pub use shutdown::{Shutdown, wait_for_signal};
