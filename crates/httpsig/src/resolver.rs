@@ -203,3 +203,14 @@ impl KeyResolver for JwksResolver {
             .resolve(keyid, now)
     }
 }
+
+/// One key that answers for every `keyid` (and for signatures without one): for tools that
+/// are handed "the" key explicitly, such as `secdispatch sig verify --key FILE`.
+#[derive(Debug, Clone)]
+pub struct SingleKey(pub Arc<VerifyingKey>);
+
+impl KeyResolver for SingleKey {
+    fn resolve(&self, _keyid: Option<&str>, _now: SystemTime) -> Result<Vec<Arc<VerifyingKey>>> {
+        Ok(vec![self.0.clone()])
+    }
+}
