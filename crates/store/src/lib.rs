@@ -50,7 +50,7 @@ mod nonces;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use keys::{KeyRecord, KeyStore, NewKey};
 pub use location::StoreLocation;
@@ -63,20 +63,20 @@ pub enum StoreError {
     #[error("unsupported store URL {0:?}: expected sqlite:PATH or postgres://USER@HOST/DB")]
     BadUrl(String),
     /// The data directory or database file could not be created or secured.
-    #[error("data directory {path}: {source}")]
+    #[error("data directory {path}: {cause}")]
     DataDir {
         /// The directory or file.
         path: String,
         /// The operating system's reason.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The database did not answer or refused the connection.
-    #[error("cannot open store {location}: {source}")]
+    #[error("cannot open store {location}: {cause}")]
     Open {
         /// The store, with any password removed.
         location: String,
         /// The driver's reason.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
     /// The database was migrated by a newer secdispatch.
     #[error(
@@ -90,14 +90,14 @@ pub enum StoreError {
         known: i64,
     },
     /// A migration failed and was rolled back.
-    #[error("store migration {version} ({name}) failed: {source}")]
+    #[error("store migration {version} ({name}) failed: {cause}")]
     Migration {
         /// The migration's version.
         version: i64,
         /// The migration's name.
         name: &'static str,
         /// The driver's reason.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
     /// A key version that does not exist.
     #[error("key {name:?} version {version} not found")]
@@ -179,22 +179,29 @@ impl Store {
                 })
             });
         }
-        let pool = pool
-            .connect(&url)
+        let open_error = |cause| StoreError::Open {
+            location: shown.clone(),
+            cause,
+        };
+        // One direct connection first: the pool reports only "timed out" when the server
+        // refuses, while a direct attempt says why (refused, authentication, no database).
+        let probe = tokio::time::timeout(options.connect_timeout, AnyConnection::connect(&url))
             .await
-            .map_err(|source| StoreError::Open {
-                location: shown.clone(),
-                source,
-            })?;
+            .map_err(|_| {
+                open_error(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {:?}", options.connect_timeout),
+                )))
+            })?
+            .map_err(open_error)?;
+        probe.close().await.map_err(open_error)?;
+        let pool = pool.connect(&url).await.map_err(open_error)?;
         if dialect == Dialect::Sqlite {
             // WAL is a property of the file: set once, kept by every later connection.
             let mode: (String,) = sqlx::query_as("PRAGMA journal_mode = WAL")
                 .fetch_one(&pool)
                 .await
-                .map_err(|source| StoreError::Open {
-                    location: shown.clone(),
-                    source,
-                })?;
+                .map_err(open_error)?;
             if !mode.0.eq_ignore_ascii_case("wal") {
                 tracing::warn!(store = %shown, journal_mode = %mode.0, "SQLite refused WAL mode");
             }

@@ -59,7 +59,7 @@ impl StoreLocation {
             Self::Sqlite(path) => {
                 let io = |p: &Path| {
                     let p = p.display().to_string();
-                    move |source| StoreError::DataDir { path: p, source }
+                    move |cause| StoreError::DataDir { path: p, cause }
                 };
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     create_private_dir(dir).map_err(io(dir))?;

@@ -86,10 +86,10 @@ async fn apply_missing(
             Dialect::Sqlite => m.sqlite,
             Dialect::Postgres => m.postgres,
         };
-        let fail = |source| StoreError::Migration {
+        let fail = |cause| StoreError::Migration {
             version: m.version,
             name: m.name,
-            source,
+            cause,
         };
         sqlx::raw_sql(sql)
             .execute(&mut **conn)

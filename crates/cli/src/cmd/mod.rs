@@ -1,0 +1,42 @@
+//! One module per command; each is parse → load → call the layers below.
+
+mod config;
+mod up;
+mod version;
+
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command, ConfigCommand};
+use crate::context::Context;
+
+/// Run the parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Commands that must work without (or on a broken) configuration come first.
+    match &cli.command {
+        Command::Version => return version::run(),
+        Command::Config(ConfigCommand::Check { file }) => return config::check(file),
+        Command::Config(ConfigCommand::Init { out }) => return config::init(out),
+        _ => {}
+    }
+    let ctx = Context::load(&cli.global)?;
+    crate::logging::init(
+        ctx.config.log.format,
+        &ctx.config.log.level,
+        cli.global.verbose,
+        cli.global.quiet,
+    )?;
+    match cli.command {
+        Command::Config(ConfigCommand::Show) => config::show(&ctx),
+        Command::Up(args) => runtime()?.block_on(up::run(ctx, args)),
+        Command::Version | Command::Config(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The multi-threaded runtime the services run on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("secdispatch")
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}

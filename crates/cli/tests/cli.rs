@@ -1,0 +1,292 @@
+//! The `secdispatch` binary as users run it: exit codes, one-line errors, files written,
+//! and `up` starting, answering and stopping cleanly on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_secdispatch"));
+    c.env_remove("SECDISPATCH_CONFIG")
+        .env_remove("SECDISPATCH_DATA_DIR")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG");
+    c
+}
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    bin().args(args).current_dir(dir).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["version"], dir.path());
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with(&format!("secdispatch {}\n", env!("CARGO_PKG_VERSION"))));
+}
+
+#[test]
+fn help_exists_on_every_level() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["config", "--help"],
+        &["config", "init", "--help"],
+        &["up", "--help"],
+    ] {
+        let o = run(args, dir.path());
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).contains("Usage: secdispatch"), "{args:?}");
+    }
+}
+
+#[test]
+fn config_init_writes_a_file_that_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["config", "init", "--out", "sd.toml"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["config", "check", "sd.toml"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "sd.toml: ok\n");
+    // Without --force an existing file is kept.
+    let o = run(&["config", "init", "--out", "sd.toml"], dir.path());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("exists; pass --force"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        run(
+            &["config", "init", "--out", "sd.toml", "--force"],
+            dir.path()
+        )
+        .status
+        .success()
+    );
+    // To stdout by default.
+    let o = run(&["config", "init"], dir.path());
+    assert!(stdout(&o).contains("[limits]"));
+}
+
+#[test]
+fn bad_config_is_one_line_naming_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[store]\nurl = \"\"\nmax_conections = 3\n",
+    )
+    .unwrap();
+    for args in [
+        &["config", "check", "bad.toml"][..],
+        &["--config", "bad.toml", "up"],
+    ] {
+        let o = run(args, dir.path());
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+        assert!(
+            e.starts_with("error: bad.toml:3:1: store.max_conections: unknown field"),
+            "{e}"
+        );
+    }
+    std::fs::write(
+        dir.path().join("type.toml"),
+        "[limits]\nmax_body_bytes = -1\n",
+    )
+    .unwrap();
+    let e = stderr(&run(&["config", "check", "type.toml"], dir.path()));
+    assert!(
+        e.contains("type.toml:2:") && e.contains("limits.max_body_bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_config_file_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["--config", "nope.toml", "config", "show"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: cannot read config nope.toml: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn config_show_applies_flags_over_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "data_dir = \"/from/file\"\n[log]\nformat = \"text\"\n",
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "--config",
+            "c.toml",
+            "--data-dir",
+            "/from/flag",
+            "--log-format",
+            "json",
+            "config",
+            "show",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("data_dir = \"/from/flag\""), "{out}");
+    assert!(out.contains("format = \"json\""), "{out}");
+}
+
+#[test]
+fn unusable_data_dir_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file"), "x").unwrap();
+    let o = run(&["--data-dir", "file/sub", "up"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with("error: cannot create data directory file/sub"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unreachable_postgres_is_a_one_line_error_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args(["-q", "up", "--admin", "127.0.0.1:0"])
+        .env("DATABASE_URL", "postgres://sd:hunter2@127.0.0.1:1/sd")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with("error: cannot open store postgres://sd:***@127.0.0.1:1/sd"),
+        "{e}"
+    );
+    assert!(!e.contains("hunter2"));
+}
+
+#[test]
+fn unknown_command_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["frobnicate"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+fn wait_for(path: &Path, within: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
+        }
+        assert!(
+            start.elapsed() < within,
+            "{} did not appear",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a raw socket.
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = bin()
+        .args(["up", "--admin", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let endpoints = dir.path().join("secdispatch-data").join("endpoints.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&wait_for(&endpoints, Duration::from_secs(20))).unwrap();
+    let admin = doc["services"]["admin"]["url"].as_str().unwrap().to_owned();
+    assert_eq!(doc["pid"].as_u64(), Some(u64::from(child.id())));
+
+    let health = http_get(&admin, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains(r#""store":{"detail":"sqlite:"#), "{health}");
+    let metrics = http_get(&admin, "/metrics");
+    assert!(metrics.contains("secdispatch_build_info"), "{metrics}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("admin") && text.contains(&admin), "{text}");
+    assert!(text.contains("only the admin listener runs"), "{text}");
+    assert!(text.ends_with("secdispatch up: stopped\n"), "{text}");
+    assert!(
+        !endpoints.exists(),
+        "endpoints.json is removed on a clean stop"
+    );
+    // A second start reuses the data directory (the database is already migrated).
+    let mut again = bin()
+        .args(["-q", "up", "--admin", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&endpoints, Duration::from_secs(20));
+    Command::new("kill")
+        .args(["-INT", &again.id().to_string()])
+        .status()
+        .unwrap();
+    let status = again.wait().unwrap();
+    assert!(status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let db = dir.path().join("secdispatch-data").join("secdispatch.db");
+        assert_eq!(
+            std::fs::metadata(db).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
