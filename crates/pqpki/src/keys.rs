@@ -115,13 +115,21 @@ pub enum KeyKind {
     },
 }
 
-/// A public key of any supported kind.
-#[derive(Clone, PartialEq, Eq)]
+/// A public key of any supported kind. Equality compares the key material only.
+#[derive(Clone)]
 pub struct VerifyingKey {
     kind: KeyKind,
     bytes: Vec<u8>,
     alg: Option<Algorithm>,
 }
+
+impl PartialEq for VerifyingKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.bytes == other.bytes
+    }
+}
+
+impl Eq for VerifyingKey {}
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -432,6 +440,43 @@ impl VerifyingKey {
                 key: format!("{:?}", self.kind),
                 signature: "composite pre-hashed verification".into(),
             }),
+        }
+    }
+
+    /// The algorithm a signature with AlgorithmIdentifier `sig_alg` made by this key uses, if it
+    /// is one of [`Algorithm::all`] (e.g. an RSA-2048 key with id-RSASSA-PSS/SHA-256 gives
+    /// `rsa2048-pss-sha256`).
+    pub fn algorithm_for(&self, sig_alg: &AlgorithmIdentifierOwned) -> Option<Algorithm> {
+        let o = sig_alg.oid;
+        let hash_of = |x| match x {
+            x if x == oid::ECDSA_WITH_SHA256 || x == oid::SHA256_WITH_RSA => Some(HashAlg::Sha256),
+            x if x == oid::ECDSA_WITH_SHA384 || x == oid::SHA384_WITH_RSA => Some(HashAlg::Sha384),
+            x if x == oid::ECDSA_WITH_SHA512 || x == oid::SHA512_WITH_RSA => Some(HashAlg::Sha512),
+            _ => None,
+        };
+        match self.kind {
+            KeyKind::MlDsa(_) | KeyKind::Composite(_) => self.alg.filter(|a| a.oid() == o),
+            KeyKind::Ec(curve) => Algorithm::classical(TradAlg::Ecdsa {
+                curve,
+                hash: hash_of(o)?,
+            }),
+            KeyKind::Ed25519 if o == oid::ED25519 => Algorithm::classical(TradAlg::Ed25519),
+            KeyKind::Ed448 if o == oid::ED448 => Algorithm::classical(TradAlg::Ed448),
+            KeyKind::Rsa { bits, .. } => {
+                let bits = u16::try_from(bits).ok()?;
+                let (padding, hash) = if o == oid::RSASSA_PSS {
+                    let p = sig_alg.parameters.as_ref()?.to_der().ok()?;
+                    (RsaPadding::Pss, trad::parse_pss_params(&p)?)
+                } else {
+                    (RsaPadding::Pkcs1v15, hash_of(o)?)
+                };
+                Algorithm::classical(TradAlg::Rsa {
+                    bits,
+                    padding,
+                    hash,
+                })
+            }
+            _ => None,
         }
     }
 

@@ -2,7 +2,11 @@
 #![forbid(unsafe_code)]
 
 pub mod alg;
+pub mod ca;
+pub mod cert;
 pub mod composite;
+pub mod crl;
+pub mod csr;
 pub mod error;
 pub mod keys;
 pub mod mldsa;
