@@ -4,6 +4,7 @@
 pub mod alg;
 pub mod ca;
 pub mod cert;
+pub mod chameleon;
 pub mod composite;
 pub mod crl;
 pub mod csr;
