@@ -343,13 +343,13 @@ impl ComponentId {
                     parameter: format!("{} (repeated)", p.key()),
                 });
             }
-            if let ComponentParam::Key(v) | ComponentParam::Name(v) = p {
-                if !is_sf_string(v) {
-                    return Err(Error::InvalidComponentParameterValue {
-                        component: comp(),
-                        parameter: p.key().to_owned(),
-                    });
-                }
+            if let ComponentParam::Key(v) | ComponentParam::Name(v) = p
+                && !is_sf_string(v)
+            {
+                return Err(Error::InvalidComponentParameterValue {
+                    component: comp(),
+                    parameter: p.key().to_owned(),
+                });
             }
         }
         match &self.name {
@@ -379,13 +379,13 @@ impl ComponentId {
                         second: "key",
                     });
                 }
-                if let Some(k) = self.key_param() {
-                    if !crate::structured::is_sf_key(k) {
-                        return Err(Error::InvalidComponentParameterValue {
-                            component: comp(),
-                            parameter: "key".into(),
-                        });
-                    }
+                if let Some(k) = self.key_param()
+                    && !crate::structured::is_sf_key(k)
+                {
+                    return Err(Error::InvalidComponentParameterValue {
+                        component: comp(),
+                        parameter: "key".into(),
+                    });
                 }
             }
             ComponentName::Derived(d) => {

@@ -235,13 +235,13 @@ pub fn parse_digest_field(
                 });
             }
         };
-        if let Some(a) = alg {
-            if bytes.len() != a.output_len() {
-                return Err(Error::InvalidDigestValue {
-                    field,
-                    algorithm: k.as_str().to_owned(),
-                });
-            }
+        if let Some(a) = alg
+            && bytes.len() != a.output_len()
+        {
+            return Err(Error::InvalidDigestValue {
+                field,
+                algorithm: k.as_str().to_owned(),
+            });
         }
         out.push((alg, bytes));
     }
@@ -295,10 +295,11 @@ pub fn parse_want_digest(field: &'static str, value: &str) -> Result<Vec<(String
 pub fn choose_digest(preferences: &[(String, u8)]) -> Option<DigestAlgorithm> {
     let mut best: Option<(u8, DigestAlgorithm)> = None;
     for alg in DigestAlgorithm::ALL {
-        if let Some((_, w)) = preferences.iter().find(|(n, _)| n == alg.name()) {
-            if *w > 0 && best.is_none_or(|(bw, _)| *w > bw) {
-                best = Some((*w, alg));
-            }
+        if let Some((_, w)) = preferences.iter().find(|(n, _)| n == alg.name())
+            && *w > 0
+            && best.is_none_or(|(bw, _)| *w > bw)
+        {
+            best = Some((*w, alg));
         }
     }
     best.map(|(_, a)| a)

@@ -209,7 +209,10 @@ fn find<'a>(fields: &'a [(String, HeaderValue)], name: &str) -> Vec<&'a HeaderVa
         .collect()
 }
 
-fn decode_chunked(lines: &mut Lines<'_>) -> Result<(Vec<u8>, Vec<(String, HeaderValue)>)> {
+/// Field lines in order: name as written, value.
+type FieldLines = Vec<(String, HeaderValue)>;
+
+fn decode_chunked(lines: &mut Lines<'_>) -> Result<(Vec<u8>, FieldLines)> {
     let mut body = Vec::new();
     loop {
         let n = lines.line + 1;

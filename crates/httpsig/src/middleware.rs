@@ -382,10 +382,10 @@ fn rejection<R: KeyResolver, RB>(shared: &VerifyShared<R>, e: &Error) -> Respons
             None
         };
         let challenge = policy.challenge(&shared.config.challenge_label, nonce.as_deref());
-        if let Ok(v) = challenge.serialize() {
-            if let Ok(hv) = HeaderValue::from_str(&v) {
-                res.headers_mut().insert(ACCEPT_SIGNATURE, hv);
-            }
+        if let Ok(v) = challenge.serialize()
+            && let Ok(hv) = HeaderValue::from_str(&v)
+        {
+            res.headers_mut().insert(ACCEPT_SIGNATURE, hv);
         }
     }
     res

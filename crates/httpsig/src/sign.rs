@@ -123,10 +123,10 @@ impl Signer {
         if c.random_nonce {
             p = p.nonce(&random_nonce()?)?;
         }
-        if c.keyid {
-            if let Some(k) = self.key.keyid() {
-                p = p.keyid(k)?;
-            }
+        if c.keyid
+            && let Some(k) = self.key.keyid()
+        {
+            p = p.keyid(k)?;
         }
         if c.alg {
             p = p.alg(self.key.algorithm().name())?;
@@ -186,13 +186,13 @@ pub fn sign_input(
     input: SignatureInput,
     key: &SigningKey,
 ) -> Result<Signed> {
-    if let Some(a) = input.params.get_alg() {
-        if a != key.algorithm().name() {
-            return Err(Error::AlgorithmMismatch {
-                key: key.algorithm(),
-                requested: a.to_owned(),
-            });
-        }
+    if let Some(a) = input.params.get_alg()
+        && a != key.algorithm().name()
+    {
+        return Err(Error::AlgorithmMismatch {
+            key: key.algorithm(),
+            requested: a.to_owned(),
+        });
     }
     let base = signature_base(msg, &input)?;
     let signature = key.sign(base.as_bytes())?;

@@ -406,10 +406,10 @@ impl<R: KeyResolver> Verifier<R> {
         let skew = policy.clock_skew.as_secs();
 
         // Parameters.
-        if policy.reject_unknown_parameters {
-            if let Some(p) = params.unknown_names().next() {
-                return Err(Error::UnexpectedParameter(p.to_owned()));
-            }
+        if policy.reject_unknown_parameters
+            && let Some(p) = params.unknown_names().next()
+        {
+            return Err(Error::UnexpectedParameter(p.to_owned()));
         }
         let created = params.get_created();
         let expires = params.get_expires();
@@ -425,14 +425,14 @@ impl<R: KeyResolver> Verifier<R> {
                         now: now_s,
                     });
                 }
-                if let Some(max) = policy.max_age {
-                    if now_s.saturating_sub(c) > max.as_secs().saturating_add(skew) {
-                        return Err(Error::TooOld {
-                            created: c,
-                            now: now_s,
-                            max_age_secs: max.as_secs(),
-                        });
-                    }
+                if let Some(max) = policy.max_age
+                    && now_s.saturating_sub(c) > max.as_secs().saturating_add(skew)
+                {
+                    return Err(Error::TooOld {
+                        created: c,
+                        now: now_s,
+                        max_age_secs: max.as_secs(),
+                    });
                 }
             }
         }
@@ -440,13 +440,13 @@ impl<R: KeyResolver> Verifier<R> {
             None if policy.require_expires => return Err(Error::MissingExpires(label.clone())),
             None => {}
             Some(e) => {
-                if let Some(c) = created {
-                    if e <= c {
-                        return Err(Error::ExpiresBeforeCreated {
-                            created: c,
-                            expires: e,
-                        });
-                    }
+                if let Some(c) = created
+                    && e <= c
+                {
+                    return Err(Error::ExpiresBeforeCreated {
+                        created: c,
+                        expires: e,
+                    });
                 }
                 if now_s > e.saturating_add(skew) {
                     return Err(Error::Expired {
@@ -465,10 +465,10 @@ impl<R: KeyResolver> Verifier<R> {
         if policy.require_alg && params.get_alg().is_none() {
             return Err(Error::MissingAlg(label.clone()));
         }
-        if let Some(t) = &policy.tag {
-            if params.get_tag() != Some(t.as_str()) {
-                return Err(Error::NoMatchingSignature(policy.describe_selection()));
-            }
+        if let Some(t) = &policy.tag
+            && params.get_tag() != Some(t.as_str())
+        {
+            return Err(Error::NoMatchingSignature(policy.describe_selection()));
         }
 
         // Covered components.

@@ -1,6 +1,11 @@
 //! RFC 9421 §2 component values (the RFC's own examples), the B.4 transformation cases, and
 //! one negative test for every §2.5 failure.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::field_reassign_with_default,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

@@ -1,5 +1,10 @@
 //! The message-file operations behind `secdispatch sig sign|verify|base|digest`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::field_reassign_with_default,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

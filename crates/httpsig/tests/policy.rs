@@ -1,6 +1,11 @@
 //! Verification policy (RFC 9421 §3.2.1, §7): one test per rule, replay protection through
 //! the NonceStore, key resolution and rotation, algorithm binding.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::field_reassign_with_default,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

@@ -1,6 +1,11 @@
 //! Property tests: structured-field round trips (our serializer agrees with `sfv`'s and
 //! parses back to the same values), raw message round trips, and no panic on any input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::field_reassign_with_default,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use proptest::prelude::*;
 use secdispatch_httpsig::component::{ComponentId, ComponentParam};

@@ -1,6 +1,11 @@
 //! RFC 9421 Appendix B and §2.4/§3/§4.3 examples: byte-exact bases, verification of every
 //! signature, byte-exact re-signing for the deterministic algorithms.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::field_reassign_with_default,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 

@@ -123,7 +123,7 @@ enum SignInner {
     Rsa(RsaKeyPair),
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 /// A private (or shared HMAC) key bound to one algorithm.
@@ -144,7 +144,7 @@ impl fmt::Debug for SigningKey {
 
 enum VerifyInner {
     Public(ParsedPublicKey),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 /// A public (or shared HMAC) key bound to one algorithm.
@@ -387,7 +387,7 @@ impl SigningKey {
     pub fn hmac(secret: &[u8]) -> Result<Self> {
         Ok(Self::new(
             Algorithm::HmacSha256,
-            SignInner::Hmac(hmac_key(secret)?),
+            SignInner::Hmac(Box::new(hmac_key(secret)?)),
         ))
     }
 
@@ -520,7 +520,7 @@ impl VerifyingKey {
     pub fn hmac(secret: &[u8]) -> Result<Self> {
         Ok(VerifyingKey {
             alg: Algorithm::HmacSha256,
-            inner: VerifyInner::Hmac(hmac_key(secret)?),
+            inner: VerifyInner::Hmac(Box::new(hmac_key(secret)?)),
             keyid: None,
         })
     }
