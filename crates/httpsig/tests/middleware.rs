@@ -1,4 +1,5 @@
 //! The tower layers: status codes, challenge, extensions, digest checks, client signing.
+#![cfg(feature = "tower")]
 #![allow(
     clippy::field_reassign_with_default,
     clippy::unwrap_used,
