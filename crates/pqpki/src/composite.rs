@@ -206,6 +206,33 @@ pub(crate) fn verify_prehash(
     verify_representative(params, pk, &m, sig)
 }
 
+/// Verify each component on its own (for the experimental policy layer): the ML-DSA component
+/// over M' with ctx = Label, the traditional component over M'. The outer error reports
+/// structural problems (lengths, encodings); the pair reports each component's result.
+pub fn verify_components(
+    params: &CompositeParams,
+    pk: &[u8],
+    msg: &[u8],
+    ctx: &[u8],
+    sig: &[u8],
+) -> Result<(Result<()>, Result<()>)> {
+    let m = message_representative(params, msg, ctx)?;
+    let (mpk, tpk) = split_public_key(params, pk)?;
+    let n = params.mldsa.signature_len();
+    if sig.len() <= n {
+        return Err(Error::SignatureLength {
+            alg: params.name,
+            expected: "the ML-DSA signature followed by a non-empty traditional signature",
+            got: sig.len(),
+        });
+    }
+    let (msig, tsig) = sig.split_at(n);
+    Ok((
+        mldsa::verify(params.mldsa, mpk, &m, params.label.as_bytes(), msig),
+        trad::verify(params.trad, tpk, &m, tsig),
+    ))
+}
+
 fn verify_representative(params: &CompositeParams, pk: &[u8], m: &[u8], sig: &[u8]) -> Result<()> {
     let (mpk, tpk) = split_public_key(params, pk)?;
     let n = params.mldsa.signature_len();

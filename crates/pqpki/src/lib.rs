@@ -13,6 +13,8 @@ pub mod keys;
 pub mod mldsa;
 pub mod oid;
 pub mod pkcs8;
+pub mod policy;
+pub mod related;
 pub(crate) mod trad;
 pub mod validate;
 
