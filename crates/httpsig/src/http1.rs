@@ -368,7 +368,13 @@ impl RawMessage {
             out.extend_from_slice(eol.as_bytes());
         } else {
             out.extend_from_slice(&self.body);
-            if !self.body.is_empty() && self.line_ending == LineEnding::Lf {
+            // Files usually end with a line break after the content; it is outside the
+            // content only when Content-Length delimits it.
+            let delimited = self
+                .fields
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+            if delimited && !self.body.is_empty() && self.line_ending == LineEnding::Lf {
                 out.push(b'\n');
             }
         }
@@ -482,6 +488,19 @@ mod tests {
         let again = RawMessage::parse(&m.serialize()).unwrap();
         assert_eq!(again.body, m.body);
         assert_eq!(again.trailers, m.trailers);
+    }
+
+    #[test]
+    fn body_without_length_round_trips() {
+        for text in [
+            &b"POST / HTTP/1.1\nA: b\n\nabc"[..],
+            b"POST / HTTP/1.1\nA: b\n\nabc\n",
+            b"HTTP/1.1 200 OK\n\n",
+        ] {
+            let m = RawMessage::parse(text).unwrap();
+            assert_eq!(m.serialize(), text.to_vec());
+            assert_eq!(RawMessage::parse(&m.serialize()).unwrap(), m);
+        }
     }
 
     #[test]
