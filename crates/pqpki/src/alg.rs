@@ -79,7 +79,7 @@ pub enum HashAlg {
 
 impl HashAlg {
     /// Digest length in bytes.
-    pub const fn len(self) -> usize {
+    pub const fn output_len(self) -> usize {
         match self {
             HashAlg::Sha256 => 32,
             HashAlg::Sha384 => 48,

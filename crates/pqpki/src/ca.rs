@@ -200,7 +200,9 @@ impl<'k> CertificateAuthority<'k> {
         if let Some(ku) = info.key_usage()?
             && !ku.key_cert_sign()
         {
-            return Err(Error::Profile("CA certificate keyUsage lacks keyCertSign".into()));
+            return Err(Error::Profile(
+                "CA certificate keyUsage lacks keyCertSign".into(),
+            ));
         }
         let key_id = match info.subject_key_id()? {
             Some(k) => k,
@@ -258,7 +260,13 @@ impl<'k> CertificateAuthority<'k> {
                 )));
             }
         }
-        if req.public_key.to_der()? == self.cert.tbs_certificate().subject_public_key_info().to_der()? {
+        if req.public_key.to_der()?
+            == self
+                .cert
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()?
+        {
             return Err(Error::Profile(
                 "refusing to issue a certificate for the CA's own key".into(),
             ));
@@ -272,32 +280,55 @@ impl<'k> CertificateAuthority<'k> {
         )
     }
 
-    /// Issue from a PKCS#10 request: verifies the request's self-signature, then takes its subject
-    /// and key, and its requested subjectAltNames when `req_template.sans` is empty. The profile,
-    /// validity, serial and OCSP URL come from the template; its subject and key are ignored.
+    /// Issue from a PKCS#10 request: verifies the request's self-signature, then takes its subject,
+    /// its key and its requested subjectAltNames; `terms` supplies everything the CA decides.
     pub fn issue_from_csr<R: CryptoRng + ?Sized>(
         &self,
         csr: &x509_cert::request::CertReq,
-        profile: Profile,
-        not_before: SystemTime,
-        not_after: SystemTime,
-        serial: Option<Vec<u8>>,
-        ocsp_url: Option<String>,
+        terms: &CsrTerms,
         rng: &mut R,
     ) -> Result<Certificate> {
         crate::csr::verify(csr)?;
         let req = IssueRequest {
             subject: csr.info.subject.clone(),
             public_key: csr.info.public_key.clone(),
-            profile,
+            profile: terms.profile,
             sans: crate::csr::requested_sans(csr)?,
-            not_before,
-            not_after,
-            serial,
-            ocsp_url,
+            not_before: terms.not_before,
+            not_after: terms.not_after,
+            serial: terms.serial.clone(),
+            ocsp_url: terms.ocsp_url.clone(),
             extra_extensions: Vec::new(),
         };
         self.issue(&req, rng)
+    }
+}
+
+/// What the CA decides when it issues from a CSR.
+#[derive(Clone, Debug)]
+pub struct CsrTerms {
+    /// Certificate profile.
+    pub profile: Profile,
+    /// notBefore.
+    pub not_before: SystemTime,
+    /// notAfter.
+    pub not_after: SystemTime,
+    /// Serial number; `None` draws 16 random bytes.
+    pub serial: Option<Vec<u8>>,
+    /// Optional OCSP responder URL for authorityInfoAccess.
+    pub ocsp_url: Option<String>,
+}
+
+impl CsrTerms {
+    /// Terms with a random serial and no OCSP URL.
+    pub fn new(profile: Profile, not_before: SystemTime, not_after: SystemTime) -> CsrTerms {
+        CsrTerms {
+            profile,
+            not_before,
+            not_after,
+            serial: None,
+            ocsp_url: None,
+        }
     }
 }
 

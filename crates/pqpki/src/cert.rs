@@ -136,7 +136,9 @@ impl SubjectAltNames {
     pub(crate) fn to_general_names(&self) -> Result<Vec<GeneralName>> {
         let ia5 = |v: &str, what: &str| {
             if !v.is_ascii() || v.is_empty() {
-                return Err(Error::Profile(format!("{what} {v:?} must be non-empty ASCII")));
+                return Err(Error::Profile(format!(
+                    "{what} {v:?} must be non-empty ASCII"
+                )));
             }
             Ia5String::new(v).map_err(Error::from)
         };
@@ -191,7 +193,9 @@ impl SubjectAltNames {
 /// A validity window with explicit times (sans-I/O: the caller supplies the clock).
 pub fn validity(not_before: SystemTime, not_after: SystemTime) -> Result<Validity> {
     if not_after <= not_before {
-        return Err(Error::Profile("notAfter must be later than notBefore".into()));
+        return Err(Error::Profile(
+            "notAfter must be later than notBefore".into(),
+        ));
     }
     Ok(Validity::new(
         Time::try_from(not_before)?,
@@ -271,7 +275,10 @@ impl ExtensionSet {
         }
         for e in &self.extra {
             if v.iter().any(|x| x.extn_id == e.extn_id) {
-                return Err(Error::Profile(format!("extension {} given twice", e.extn_id)));
+                return Err(Error::Profile(format!(
+                    "extension {} given twice",
+                    e.extn_id
+                )));
             }
             v.push(e.clone());
         }
@@ -305,7 +312,10 @@ impl<'a> CertInfo<'a> {
             return Ok(None);
         };
         if found.next().is_some() {
-            return Err(Error::Profile(format!("extension {} appears twice", T::OID)));
+            return Err(Error::Profile(format!(
+                "extension {} appears twice",
+                T::OID
+            )));
         }
         Ok(Some((e.critical, T::from_der(e.extn_value.as_bytes())?)))
     }
@@ -373,7 +383,10 @@ pub fn to_pem(cert: &Certificate) -> Result<String> {
 
 /// Certificate from PEM (one `CERTIFICATE` block).
 pub fn from_pem(pem: &str) -> Result<Certificate> {
-    Ok(Certificate::from_der(&crate::keys::pem_decode(pem, PEM_CERTIFICATE)?)?)
+    Ok(Certificate::from_der(&crate::keys::pem_decode(
+        pem,
+        PEM_CERTIFICATE,
+    )?)?)
 }
 
 /// Certificate from DER.

@@ -113,17 +113,25 @@ pub fn descriptor(base: &Certificate) -> Result<Option<DeltaCertificateDescripto
     let Some(exts) = base.tbs_certificate().extensions() else {
         return Ok(None);
     };
-    let mut it = exts.iter().filter(|e| e.extn_id == oid::DELTA_CERTIFICATE_DESCRIPTOR);
+    let mut it = exts
+        .iter()
+        .filter(|e| e.extn_id == oid::DELTA_CERTIFICATE_DESCRIPTOR);
     let Some(e) = it.next() else {
         return Ok(None);
     };
     if it.next().is_some() {
-        return Err(Error::Delta("two DeltaCertificateDescriptor extensions".into()));
+        return Err(Error::Delta(
+            "two DeltaCertificateDescriptor extensions".into(),
+        ));
     }
     if e.critical {
-        return Err(Error::Delta("the DCD extension MUST be non-critical".into()));
+        return Err(Error::Delta(
+            "the DCD extension MUST be non-critical".into(),
+        ));
     }
-    Ok(Some(DeltaCertificateDescriptor::from_der(e.extn_value.as_bytes())?))
+    Ok(Some(DeltaCertificateDescriptor::from_der(
+        e.extn_value.as_bytes(),
+    )?))
 }
 
 /// Reconstruct the Delta certificate encoded in `base` (§4.3), byte-exact.
@@ -150,7 +158,9 @@ pub fn reconstruct(base: &Certificate) -> Result<Certificate> {
     exts.retain(|e| e.extn_id != oid::DELTA_CERTIFICATE_DESCRIPTOR);
     for d in dcd.extensions.iter().flatten() {
         if d.extn_id == oid::DELTA_CERTIFICATE_DESCRIPTOR {
-            return Err(Error::Delta("a DCD may not describe a DCD extension".into()));
+            return Err(Error::Delta(
+                "a DCD may not describe a DCD extension".into(),
+            ));
         }
         match exts.iter_mut().find(|e| e.extn_id == d.extn_id) {
             Some(e) => *e = d.clone(),
@@ -251,7 +261,9 @@ impl crate::ca::CertificateAuthority<'_> {
         req.extra_extensions.push(to_extension(&dcd)?);
         let base = self.issue(&req, rng)?;
         if reconstruct(&base)? != *delta {
-            return Err(Error::Delta("the Delta does not reconstruct from the issued Base".into()));
+            return Err(Error::Delta(
+                "the Delta does not reconstruct from the issued Base".into(),
+            ));
         }
         Ok(base)
     }

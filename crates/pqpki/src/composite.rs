@@ -103,10 +103,12 @@ impl CompositeSigningKey {
 
     /// Decode `seed(32) || tradSK` (draft-19 §5.2).
     pub(crate) fn from_bytes(params: &'static CompositeParams, sk: &[u8]) -> Result<Self> {
-        let (seed, trad) = sk.split_first_chunk::<SEED_LEN>().ok_or(Error::InvalidPrivateKey {
-            alg: params.name,
-            reason: "shorter than the 32-byte ML-DSA seed",
-        })?;
+        let (seed, trad) = sk
+            .split_first_chunk::<SEED_LEN>()
+            .ok_or(Error::InvalidPrivateKey {
+                alg: params.name,
+                reason: "shorter than the 32-byte ML-DSA seed",
+            })?;
         if trad.is_empty() {
             return Err(Error::InvalidPrivateKey {
                 alg: params.name,
@@ -132,7 +134,9 @@ impl CompositeSigningKey {
             alg: self.params.name,
             reason: "ML-DSA component has no seed",
         })?;
-        let mut out = Zeroizing::new(Vec::with_capacity(SEED_LEN + self.trad.private_bytes().len()));
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            SEED_LEN + self.trad.private_bytes().len(),
+        ));
         out.extend_from_slice(seed);
         out.extend_from_slice(self.trad.private_bytes());
         Ok(out)
@@ -189,7 +193,13 @@ pub(crate) fn split_public_key<'a>(
 
 /// Composite Verify(pk, M, sig, ctx): valid iff both components verify over M'. Every length or
 /// parse problem is an error value.
-pub(crate) fn verify(params: &CompositeParams, pk: &[u8], msg: &[u8], ctx: &[u8], sig: &[u8]) -> Result<()> {
+pub(crate) fn verify(
+    params: &CompositeParams,
+    pk: &[u8],
+    msg: &[u8],
+    ctx: &[u8],
+    sig: &[u8],
+) -> Result<()> {
     let m = message_representative(params, msg, ctx)?;
     verify_representative(params, pk, &m, sig)
 }

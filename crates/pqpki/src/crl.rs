@@ -99,7 +99,11 @@ impl CertificateAuthority<'_> {
             issuer: self.certificate().tbs_certificate().subject().clone(),
             this_update: Time::try_from(this_update)?,
             next_update: next_update.map(Time::try_from).transpose()?,
-            revoked_certificates: if revoked.is_empty() { None } else { Some(revoked) },
+            revoked_certificates: if revoked.is_empty() {
+                None
+            } else {
+                Some(revoked)
+            },
             crl_extensions: Some(vec![
                 ext(&CrlNumber(Uint::new(&crl_number.to_be_bytes())?), false)?,
                 ext(&aki, false)?,
@@ -135,7 +139,12 @@ pub fn verify(crl: &CertificateList, issuer: &Certificate, at: SystemTime) -> Re
     {
         return Err(Error::Crl("issuer keyUsage lacks cRLSign".into()));
     }
-    let key = VerifyingKey::from_spki_der(&issuer.tbs_certificate().subject_public_key_info().to_der()?)?;
+    let key = VerifyingKey::from_spki_der(
+        &issuer
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()?,
+    )?;
     let sig = crl
         .signature
         .as_bytes()

@@ -54,7 +54,11 @@ pub fn requested_sans(csr: &CertReq) -> Result<SubjectAltNames> {
         }
         for v in attr.values.iter() {
             let req: ExtensionReq = v.decode_as()?;
-            for e in req.0.iter().filter(|e| e.extn_id == <SubjectAltName as const_oid::AssociatedOid>::OID) {
+            for e in req
+                .0
+                .iter()
+                .filter(|e| e.extn_id == <SubjectAltName as const_oid::AssociatedOid>::OID)
+            {
                 let san = SubjectAltName::from_der(e.extn_value.as_bytes())?;
                 let s = SubjectAltNames::from_general_names(&san.0);
                 out.dns.extend(s.dns);

@@ -435,7 +435,9 @@ impl VerifyingKey {
     /// Verify a composite signature over a pre-hashed message PH(M).
     pub fn verify_prehash(&self, ph: &[u8], ctx: &[u8], sig: &[u8]) -> Result<()> {
         match self.kind {
-            KeyKind::Composite(c) => composite::verify_prehash(c.params(), &self.bytes, ph, ctx, sig),
+            KeyKind::Composite(c) => {
+                composite::verify_prehash(c.params(), &self.bytes, ph, ctx, sig)
+            }
             _ => Err(Error::AlgorithmMismatch {
                 key: format!("{:?}", self.kind),
                 signature: "composite pre-hashed verification".into(),
@@ -639,7 +641,9 @@ impl SigningKey {
                 let seed = Zeroizing::new(fill32(rng)?);
                 Inner::MlDsa(MlDsaKeyPair::from_seed(l, &seed))
             }
-            Algorithm::Composite(c) => Inner::Composite(CompositeSigningKey::generate(c.params(), rng)?),
+            Algorithm::Composite(c) => {
+                Inner::Composite(CompositeSigningKey::generate(c.params(), rng)?)
+            }
             Algorithm::Classical(c) => Inner::Classical(TradSigningKey::generate(c.params(), rng)?),
         };
         SigningKey::assemble(alg, inner)
@@ -675,8 +679,12 @@ impl SigningKey {
                 })?;
                 Inner::MlDsa(MlDsaKeyPair::from_seed(l, seed))
             }
-            Algorithm::Composite(c) => Inner::Composite(CompositeSigningKey::from_bytes(c.params(), bytes)?),
-            Algorithm::Classical(c) => Inner::Classical(TradSigningKey::from_private(c.params(), bytes)?),
+            Algorithm::Composite(c) => {
+                Inner::Composite(CompositeSigningKey::from_bytes(c.params(), bytes)?)
+            }
+            Algorithm::Classical(c) => {
+                Inner::Classical(TradSigningKey::from_private(c.params(), bytes)?)
+            }
         };
         SigningKey::assemble(alg, inner)
     }
@@ -737,7 +745,8 @@ impl SigningKey {
                     reason: "id-ecPublicKey requires namedCurve parameters",
                 })?;
             let curve = Curve::from_oid(&curve_oid).ok_or(Error::UnknownOid(curve_oid))?;
-            let default = default_classical(KeyKind::Ec(curve)).ok_or(Error::UnknownOid(curve_oid))?;
+            let default =
+                default_classical(KeyKind::Ec(curve)).ok_or(Error::UnknownOid(curve_oid))?;
             let alg = classical(match default {
                 Algorithm::Classical(c) => c.params(),
                 _ => return Err(Error::UnknownOid(curve_oid)),
@@ -802,13 +811,13 @@ impl SigningKey {
                 _ => SigningKey::from_raw(alg, pk)?,
             }
         };
-        if let Some(given) = k.public_key {
-            if given.as_bytes() != Some(key.public.as_bytes()) {
-                return Err(Error::InvalidPrivateKey {
-                    alg: key.alg.name(),
-                    reason: "OneAsymmetricKey publicKey does not match the private key",
-                });
-            }
+        if let Some(given) = k.public_key
+            && given.as_bytes() != Some(key.public.as_bytes())
+        {
+            return Err(Error::InvalidPrivateKey {
+                alg: key.alg.name(),
+                reason: "OneAsymmetricKey publicKey does not match the private key",
+            });
         }
         Ok(key)
     }
@@ -826,7 +835,12 @@ impl SigningKey {
         };
         match &self.inner {
             Inner::MlDsa(k) => {
-                let body = pkcs8::encode_mldsa_private(form, k.seed(), k.expanded_bytes(), k.level().name())?;
+                let body = pkcs8::encode_mldsa_private(
+                    form,
+                    k.seed(),
+                    k.expanded_bytes(),
+                    k.level().name(),
+                )?;
                 pkcs8::encode(absent(k.level().oid()), &body)
             }
             Inner::Composite(k) => pkcs8::encode(absent(k.params().oid()), &k.to_bytes()?),
@@ -869,7 +883,10 @@ impl SigningKey {
 
     /// Encode a PEM `PRIVATE KEY`.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
-        Ok(Zeroizing::new(pem_encode(PEM_PRIVATE_KEY, &self.to_pkcs8_der()?)?))
+        Ok(Zeroizing::new(pem_encode(
+            PEM_PRIVATE_KEY,
+            &self.to_pkcs8_der()?,
+        )?))
     }
 
     /// The key's algorithm.
@@ -1011,5 +1028,9 @@ pub fn pem_decode(pem: &str, label: &'static str) -> Result<Vec<u8>> {
 
 /// Encode DER as PEM with `label` and LF line endings.
 pub fn pem_encode(label: &'static str, der: &[u8]) -> Result<String> {
-    Ok(der::pem::encode_string(label, der::pem::LineEnding::LF, der)?)
+    Ok(der::pem::encode_string(
+        label,
+        der::pem::LineEnding::LF,
+        der,
+    )?)
 }

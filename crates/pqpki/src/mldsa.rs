@@ -315,15 +315,24 @@ pub mod acvp {
         Ok(match level {
             MlDsaLevel::L44 => {
                 let k = ml_dsa_44::MLDSA44SigningKey::new(to_array(sk, alg)?);
-                ml_dsa_44::sign_internal(&k, msg, rnd).map_err(fail)?.as_slice().to_vec()
+                ml_dsa_44::sign_internal(&k, msg, rnd)
+                    .map_err(fail)?
+                    .as_slice()
+                    .to_vec()
             }
             MlDsaLevel::L65 => {
                 let k = ml_dsa_65::MLDSA65SigningKey::new(to_array(sk, alg)?);
-                ml_dsa_65::sign_internal(&k, msg, rnd).map_err(fail)?.as_slice().to_vec()
+                ml_dsa_65::sign_internal(&k, msg, rnd)
+                    .map_err(fail)?
+                    .as_slice()
+                    .to_vec()
             }
             MlDsaLevel::L87 => {
                 let k = ml_dsa_87::MLDSA87SigningKey::new(to_array(sk, alg)?);
-                ml_dsa_87::sign_internal(&k, msg, rnd).map_err(fail)?.as_slice().to_vec()
+                ml_dsa_87::sign_internal(&k, msg, rnd)
+                    .map_err(fail)?
+                    .as_slice()
+                    .to_vec()
             }
         })
     }

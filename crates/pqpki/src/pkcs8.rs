@@ -107,7 +107,8 @@ pub(crate) fn decode_mldsa_private(level: MlDsaLevel, b: &[u8]) -> Result<MlDsaP
             }
         }
         Some(0x04) => {
-            let os = <&OctetStringRef>::from_der(b).map_err(|_| invalid("expandedKey is not an OCTET STRING"))?;
+            let os = <&OctetStringRef>::from_der(b)
+                .map_err(|_| invalid("expandedKey is not an OCTET STRING"))?;
             let e = os.as_bytes();
             if e.len() != level.expanded_key_len() {
                 return Err(invalid("expandedKey has the wrong length"));
@@ -115,7 +116,8 @@ pub(crate) fn decode_mldsa_private(level: MlDsaLevel, b: &[u8]) -> Result<MlDsaP
             Ok(MlDsaPrivate::Expanded(e))
         }
         Some(0x30) => {
-            let both = Both::from_der(b).map_err(|_| invalid("both is not SEQUENCE { seed, expandedKey }"))?;
+            let both = Both::from_der(b)
+                .map_err(|_| invalid("both is not SEQUENCE { seed, expandedKey }"))?;
             let seed: &[u8; 32] = both
                 .seed
                 .as_bytes()

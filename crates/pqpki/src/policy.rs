@@ -168,8 +168,11 @@ pub fn evidence_from_composite(
 pub fn evidence_from_path(label: &str, path: &Result<ValidPath>) -> Evidence {
     match path {
         Ok(p) => {
-            let classes: Vec<Option<AlgClass>> =
-                p.link_algorithms.iter().map(|a| a.map(Algorithm::class)).collect();
+            let classes: Vec<Option<AlgClass>> = p
+                .link_algorithms
+                .iter()
+                .map(|a| a.map(Algorithm::class))
+                .collect();
             let all = |f: fn(AlgClass) -> bool| {
                 !classes.is_empty() && classes.iter().all(|c| c.is_some_and(f))
             };
@@ -195,7 +198,8 @@ pub fn evidence_from_related_pair(
     a: (&Certificate, &Result<ValidPath>),
     b: (&Certificate, &Result<ValidPath>),
 ) -> Result<Vec<Evidence>> {
-    crate::related::verify_binding(a.0, b.0).or_else(|_| crate::related::verify_binding(b.0, a.0))?;
+    crate::related::verify_binding(a.0, b.0)
+        .or_else(|_| crate::related::verify_binding(b.0, a.0))?;
     Ok(vec![
         evidence_from_path("related certificate A", a.1),
         evidence_from_path("related certificate B", b.1),
@@ -208,7 +212,9 @@ pub fn evidence_from_chameleon_pair(
     delta: (&Certificate, &Result<ValidPath>),
 ) -> Result<Vec<Evidence>> {
     if crate::chameleon::reconstruct(base.0)? != *delta.0 {
-        return Err(Error::Policy("the Delta is not the one encoded in the Base".into()));
+        return Err(Error::Policy(
+            "the Delta is not the one encoded in the Base".into(),
+        ));
     }
     Ok(vec![
         evidence_from_path("chameleon Base", base.1),
@@ -249,6 +255,11 @@ mod tests {
         assert!(!k.holds(&pq_broken));
         assert!(Policy::parse("k-of-n:0").is_err());
         assert!(Policy::parse("xor").is_err());
-        assert!(and.check(&pq_broken).unwrap_err().to_string().contains("experimental"));
+        assert!(
+            and.check(&pq_broken)
+                .unwrap_err()
+                .to_string()
+                .contains("experimental")
+        );
     }
 }

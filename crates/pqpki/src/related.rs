@@ -164,19 +164,28 @@ pub fn verify_request_attribute(
     }
     let mut it = attr.values.iter();
     let (Some(v), None) = (it.next(), it.next()) else {
-        return Err(Error::Related("relatedCertRequest must have exactly one value".into()));
+        return Err(Error::Related(
+            "relatedCertRequest must have exactly one value".into(),
+        ));
     };
     let rc: RequesterCertificate = v.decode_as()?;
     if rc.cert_id.issuer != *related.tbs_certificate().issuer()
         || rc.cert_id.serial_number != *related.tbs_certificate().serial_number()
     {
-        return Err(Error::Related("certID does not name the related certificate".into()));
+        return Err(Error::Related(
+            "certID does not name the related certificate".into(),
+        ));
     }
     let n = unix(now)?;
     if rc.request_time.abs_diff(n) > freshness.as_secs() {
         return Err(Error::Related("requestTime is not fresh".into()));
     }
-    let key = VerifyingKey::from_spki_der(&related.tbs_certificate().subject_public_key_info().to_der()?)?;
+    let key = VerifyingKey::from_spki_der(
+        &related
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()?,
+    )?;
     let sig = rc
         .signature
         .as_bytes()

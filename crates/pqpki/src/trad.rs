@@ -55,10 +55,10 @@ struct PrivateKeyInfoLite {
 
 enum Inner {
     Ec(EcdsaKeyPair),
-    Bp256(ecdsa::SigningKey<bp256::BrainpoolP256r1>),
-    Bp384(ecdsa::SigningKey<bp384::BrainpoolP384r1>),
+    Bp256(Box<ecdsa::SigningKey<bp256::BrainpoolP256r1>>),
+    Bp384(Box<ecdsa::SigningKey<bp384::BrainpoolP384r1>>),
     Ed25519(Ed25519KeyPair),
-    Ed448(ed448_goldilocks::SigningKey),
+    Ed448(Box<ed448_goldilocks::SigningKey>),
     Rsa(RsaKeyPair),
 }
 
@@ -89,7 +89,10 @@ fn aws_ec_signing(curve: Curve, hash: HashAlg) -> Option<&'static awssig::EcdsaS
     })
 }
 
-fn aws_ec_verify(curve: Curve, hash: HashAlg) -> Option<&'static awssig::EcdsaVerificationAlgorithm> {
+fn aws_ec_verify(
+    curve: Curve,
+    hash: HashAlg,
+) -> Option<&'static awssig::EcdsaVerificationAlgorithm> {
     Some(match (curve, hash) {
         (Curve::P256, HashAlg::Sha256) => &awssig::ECDSA_P256_SHA256_ASN1,
         (Curve::P256, HashAlg::Sha384) => &awssig::ECDSA_P256_SHA384_ASN1,
@@ -210,14 +213,17 @@ impl TradSigningKey {
         let invalid = |reason| Error::InvalidPrivateKey { alg: name, reason };
         match alg {
             TradAlg::Ecdsa { curve, hash } => {
-                let k = EcPrivateKey::from_der(bytes).map_err(|_| invalid("not a DER ECPrivateKey"))?;
+                let k =
+                    EcPrivateKey::from_der(bytes).map_err(|_| invalid("not a DER ECPrivateKey"))?;
                 if k.version != 1 {
                     return Err(invalid("ECPrivateKey version is not 1"));
                 }
                 match k.parameters {
                     Some(p) if p == curve.oid() => {}
                     Some(_) => return Err(invalid("ECPrivateKey names a different curve")),
-                    None => return Err(invalid("ECPrivateKey lacks the [0] named-curve parameters")),
+                    None => {
+                        return Err(invalid("ECPrivateKey lacks the [0] named-curve parameters"));
+                    }
                 }
                 let scalar = Zeroizing::new(k.private_key.as_bytes().to_vec());
                 if scalar.len() != curve.scalar_len() {
@@ -229,13 +235,13 @@ impl TradSigningKey {
                         let sk = ecdsa::SigningKey::<bp256::BrainpoolP256r1>::from_slice(&scalar)
                             .map_err(|_| invalid("scalar out of range"))?;
                         let pk = sk.verifying_key().to_sec1_point(false).as_bytes().to_vec();
-                        (Inner::Bp256(sk), pk)
+                        (Inner::Bp256(Box::new(sk)), pk)
                     }
                     Curve::BrainpoolP384r1 => {
                         let sk = ecdsa::SigningKey::<bp384::BrainpoolP384r1>::from_slice(&scalar)
                             .map_err(|_| invalid("scalar out of range"))?;
                         let pk = sk.verifying_key().to_sec1_point(false).as_bytes().to_vec();
-                        (Inner::Bp384(sk), pk)
+                        (Inner::Bp384(Box::new(sk)), pk)
                     }
                     _ => {
                         let signing =
@@ -249,7 +255,9 @@ impl TradSigningKey {
                 if let Some(given) = &k.public_key
                     && given.as_bytes() != Some(&public[..])
                 {
-                    return Err(invalid("ECPrivateKey [1] publicKey does not match the scalar"));
+                    return Err(invalid(
+                        "ECPrivateKey [1] publicKey does not match the scalar",
+                    ));
                 }
                 Ok(TradSigningKey {
                     alg,
@@ -281,7 +289,7 @@ impl TradSigningKey {
                 let public = sk.verifying_key().to_bytes().to_vec();
                 Ok(TradSigningKey {
                     alg,
-                    inner: Inner::Ed448(sk),
+                    inner: Inner::Ed448(Box::new(sk)),
                     private: Zeroizing::new(bytes.to_vec()),
                     public,
                 })
@@ -324,17 +332,21 @@ impl TradSigningKey {
         match (&self.inner, self.alg) {
             (Inner::Ec(kp), _) => {
                 let rng = aws_lc_rs::rand::SystemRandom::new();
-                let s = kp.sign(&rng, msg).map_err(|_| fail("aws-lc ECDSA failed"))?;
+                let s = kp
+                    .sign(&rng, msg)
+                    .map_err(|_| fail("aws-lc ECDSA failed"))?;
                 Ok(s.as_ref().to_vec())
             }
             (Inner::Bp256(sk), _) => {
-                let s: bp256::r1::ecdsa::DerSignature = signature::Signer::try_sign(sk, msg)
-                    .map_err(|_| fail("brainpool ECDSA failed"))?;
+                let s: bp256::r1::ecdsa::DerSignature =
+                    signature::Signer::try_sign(sk.as_ref(), msg)
+                        .map_err(|_| fail("brainpool ECDSA failed"))?;
                 Ok(s.as_bytes().to_vec())
             }
             (Inner::Bp384(sk), _) => {
-                let s: bp384::r1::ecdsa::DerSignature = signature::Signer::try_sign(sk, msg)
-                    .map_err(|_| fail("brainpool ECDSA failed"))?;
+                let s: bp384::r1::ecdsa::DerSignature =
+                    signature::Signer::try_sign(sk.as_ref(), msg)
+                        .map_err(|_| fail("brainpool ECDSA failed"))?;
                 Ok(s.as_bytes().to_vec())
             }
             (Inner::Ed25519(kp), _) => Ok(kp.sign(msg).as_ref().to_vec()),
@@ -385,7 +397,7 @@ pub(crate) fn check_public_key(alg: TradAlg, pk: &[u8]) -> Result<()> {
                 expected: "57",
                 got: pk.len(),
             })?;
-            ed448_goldilocks::VerifyingKey::from_bytes(arr.into())
+            ed448_goldilocks::VerifyingKey::from_bytes(arr)
                 .map_err(|_| invalid("not a valid Ed448 point"))?;
             Ok(())
         }
@@ -420,13 +432,13 @@ pub(crate) fn verify(alg: TradAlg, pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<
         TradAlg::Ecdsa { curve, hash } => match curve {
             Curve::BrainpoolP256r1 => {
                 use signature::Verifier;
-                let vk = ecdsa::VerifyingKey::<bp256::BrainpoolP256r1>::from_sec1_bytes(pk).map_err(|_| {
-                    Error::InvalidPublicKey {
+                let vk = ecdsa::VerifyingKey::<bp256::BrainpoolP256r1>::from_sec1_bytes(pk)
+                    .map_err(|_| Error::InvalidPublicKey {
                         alg: name,
                         reason: "not a point on brainpoolP256r1",
-                    }
-                })?;
-                let s = bp256::r1::ecdsa::DerSignature::try_from(sig).map_err(|_| bad_len(name, sig))?;
+                    })?;
+                let s = bp256::r1::ecdsa::DerSignature::try_from(sig)
+                    .map_err(|_| bad_len(name, sig))?;
                 if hash != HashAlg::Sha256 {
                     return Err(bad);
                 }
@@ -434,13 +446,13 @@ pub(crate) fn verify(alg: TradAlg, pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<
             }
             Curve::BrainpoolP384r1 => {
                 use signature::Verifier;
-                let vk = ecdsa::VerifyingKey::<bp384::BrainpoolP384r1>::from_sec1_bytes(pk).map_err(|_| {
-                    Error::InvalidPublicKey {
+                let vk = ecdsa::VerifyingKey::<bp384::BrainpoolP384r1>::from_sec1_bytes(pk)
+                    .map_err(|_| Error::InvalidPublicKey {
                         alg: name,
                         reason: "not a point on brainpoolP384r1",
-                    }
-                })?;
-                let s = bp384::r1::ecdsa::DerSignature::try_from(sig).map_err(|_| bad_len(name, sig))?;
+                    })?;
+                let s = bp384::r1::ecdsa::DerSignature::try_from(sig)
+                    .map_err(|_| bad_len(name, sig))?;
                 if hash != HashAlg::Sha384 {
                     return Err(bad);
                 }
@@ -474,19 +486,18 @@ pub(crate) fn verify(alg: TradAlg, pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<
                 expected: "57",
                 got: pk.len(),
             })?;
-            let vk = ed448_goldilocks::VerifyingKey::from_bytes(arr.into()).map_err(|_| {
+            let vk = ed448_goldilocks::VerifyingKey::from_bytes(arr).map_err(|_| {
                 Error::InvalidPublicKey {
                     alg: name,
                     reason: "not a valid Ed448 point",
                 }
             })?;
-            let s = ed448_goldilocks::Signature::try_from(sig).map_err(|_| {
-                Error::SignatureLength {
+            let s =
+                ed448_goldilocks::Signature::try_from(sig).map_err(|_| Error::SignatureLength {
                     alg: name,
                     expected: "114",
                     got: sig.len(),
-                }
-            })?;
+                })?;
             vk.verify_raw(&s, msg).map_err(|_| bad)
         }
         TradAlg::Rsa { padding, hash, .. } => {
@@ -518,8 +529,8 @@ fn bad_len(alg: &'static str, sig: &[u8]) -> Error {
 
 /// The RSASSA-PSS AlgorithmIdentifier parameters (RFC 4055) for `hash`, salt = hash length.
 pub(crate) fn pss_params_der(hash: HashAlg) -> Result<Vec<u8>> {
-    use der::asn1::ContextSpecific;
     use der::TagNumber;
+    use der::asn1::ContextSpecific;
     use spki::AlgorithmIdentifierOwned as Aid;
     let h = Aid {
         oid: hash.oid(),
@@ -549,7 +560,7 @@ pub(crate) fn pss_params_der(hash: HashAlg) -> Result<Vec<u8>> {
         salt: ContextSpecific {
             tag_number: TagNumber(2),
             tag_mode: der::TagMode::Explicit,
-            value: hash.len() as u32,
+            value: hash.output_len() as u32,
         },
     };
     Ok(p.to_der()?)
@@ -585,7 +596,7 @@ pub(crate) fn parse_pss_params(params: &[u8]) -> Option<HashAlg> {
     if inner.oid != hash.oid() {
         return None;
     }
-    if p.salt? as usize != hash.len() {
+    if p.salt? as usize != hash.output_len() {
         return None;
     }
     if p.trailer.is_some_and(|t| t != 1) {

@@ -28,7 +28,9 @@ pub enum ChainFailure {
     #[error("issuer is not a CA (basicConstraints cA is not TRUE)")]
     NotCa,
     /// A CA's pathLenConstraint is exceeded.
-    #[error("pathLenConstraint {path_len} exceeded: {below} intermediate CA certificate(s) follow it")]
+    #[error(
+        "pathLenConstraint {path_len} exceeded: {below} intermediate CA certificate(s) follow it"
+    )]
     PathLenExceeded {
         /// The constraint.
         path_len: u8,
@@ -82,15 +84,15 @@ use crate::oid;
 
 /// Extensions this validator understands; any other critical extension fails validation.
 const KNOWN_EXTENSIONS: [&str; 10] = [
-    "2.5.29.19", // basicConstraints
-    "2.5.29.15", // keyUsage
-    "2.5.29.37", // extKeyUsage
-    "2.5.29.17", // subjectAltName
-    "2.5.29.14", // subjectKeyIdentifier
-    "2.5.29.35", // authorityKeyIdentifier
-    "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
-    "2.5.29.31", // cRLDistributionPoints
-    "2.5.29.32", // certificatePolicies
+    "2.5.29.19",          // basicConstraints
+    "2.5.29.15",          // keyUsage
+    "2.5.29.37",          // extKeyUsage
+    "2.5.29.17",          // subjectAltName
+    "2.5.29.14",          // subjectKeyIdentifier
+    "2.5.29.35",          // authorityKeyIdentifier
+    "1.3.6.1.5.5.7.1.1",  // authorityInfoAccess
+    "2.5.29.31",          // cRLDistributionPoints
+    "2.5.29.32",          // certificatePolicies
     "1.3.6.1.5.5.7.1.36", // relatedCertificate (RFC 9763)
 ];
 
@@ -171,18 +173,31 @@ fn may_issue(issuer: &Certificate, child: &Certificate) -> bool {
     }
 }
 
-fn verify_link(index: usize, child: &Certificate, issuer: &Certificate) -> Result<Option<Algorithm>> {
+fn verify_link(
+    index: usize,
+    child: &Certificate,
+    issuer: &Certificate,
+) -> Result<Option<Algorithm>> {
     let key = key_of(issuer).map_err(malformed(index + 1, issuer))?;
     if child.tbs_certificate().signature() != child.signature_algorithm() {
         return Err(fail(
             index,
             child,
-            ChainFailure::Malformed("TBSCertificate signature differs from signatureAlgorithm".into()),
+            ChainFailure::Malformed(
+                "TBSCertificate signature differs from signatureAlgorithm".into(),
+            ),
         ));
     }
-    let tbs = child.tbs_certificate().to_der().map_err(|e| malformed(index, child)(e.into()))?;
+    let tbs = child
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| malformed(index, child)(e.into()))?;
     let sig = child.signature().as_bytes().ok_or_else(|| {
-        fail(index, child, ChainFailure::Malformed("signature BIT STRING has unused bits".into()))
+        fail(
+            index,
+            child,
+            ChainFailure::Malformed("signature BIT STRING has unused bits".into()),
+        )
     })?;
     key.verify_x509(child.signature_algorithm(), &tbs, sig)
         .map_err(|e| fail(index, child, ChainFailure::BadSignature(e.to_string())))?;
@@ -192,10 +207,18 @@ fn verify_link(index: usize, child: &Certificate, issuer: &Certificate) -> Resul
 fn check_time(index: usize, c: &Certificate, t: SystemTime) -> Result<()> {
     let v = c.tbs_certificate().validity();
     if t < v.not_before.to_system_time() {
-        return Err(fail(index, c, ChainFailure::NotYetValid(v.not_before.to_string())));
+        return Err(fail(
+            index,
+            c,
+            ChainFailure::NotYetValid(v.not_before.to_string()),
+        ));
     }
     if t > v.not_after.to_system_time() {
-        return Err(fail(index, c, ChainFailure::Expired(v.not_after.to_string())));
+        return Err(fail(
+            index,
+            c,
+            ChainFailure::Expired(v.not_after.to_string()),
+        ));
     }
     Ok(())
 }
@@ -279,7 +302,11 @@ fn check_host(c: &Certificate, host: &str) -> Result<()> {
         .subject_alt_names()
         .map_err(malformed(0, c))?
         .unwrap_or_default();
-    let ok = match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    let ok = match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         Ok(ip) => sans.ips.contains(&ip),
         Err(_) => sans.dns.iter().any(|p| dns_name_matches(p, host)),
     };
@@ -290,7 +317,12 @@ fn check_host(c: &Certificate, host: &str) -> Result<()> {
     }
 }
 
-fn check_revocation(index: usize, c: &Certificate, issuer: &Certificate, opts: &Options<'_>) -> Result<()> {
+fn check_revocation(
+    index: usize,
+    c: &Certificate,
+    issuer: &Certificate,
+    opts: &Options<'_>,
+) -> Result<()> {
     let mut found = false;
     for crl in opts.crls {
         if crl.tbs_cert_list.issuer != *issuer.tbs_certificate().subject() {
@@ -369,7 +401,11 @@ pub fn validate_chain(
         let last = chain.len() - 1;
         let c = &chain[last];
         // Name the mismatch precisely when the caller supplied a next certificate.
-        if let Some(next) = intermediates.iter().chain(anchors.iter()).find(|x| !chain.iter().any(|y| same_cert(x, y))) {
+        if let Some(next) = intermediates
+            .iter()
+            .chain(anchors.iter())
+            .find(|x| !chain.iter().any(|y| same_cert(x, y)))
+        {
             return Err(fail(
                 last,
                 c,
@@ -411,7 +447,11 @@ pub fn validate_chain(
             if let Some(p) = bc.and_then(|b| b.path_len_constraint) {
                 let below = chain[1..=i].iter().filter(|x| !is_self_issued(x)).count();
                 if below > usize::from(p) {
-                    return Err(fail(i + 1, issuer, ChainFailure::PathLenExceeded { path_len: p, below }));
+                    return Err(fail(
+                        i + 1,
+                        issuer,
+                        ChainFailure::PathLenExceeded { path_len: p, below },
+                    ));
                 }
             }
             check_revocation(i, c, issuer, opts)?;
@@ -425,11 +465,18 @@ pub fn validate_chain(
         && let Some(ku) = info.key_usage().map_err(malformed(0, ee))?
         && !ku.digital_signature()
     {
-        return Err(fail(0, ee, ChainFailure::KeyUsage("end entity lacks digitalSignature".into())));
+        return Err(fail(
+            0,
+            ee,
+            ChainFailure::KeyUsage("end entity lacks digitalSignature".into()),
+        ));
     }
     if let Some(want) = opts.eku
         && let Some(eku) = info.extended_key_usage().map_err(malformed(0, ee))?
-        && !eku.0.iter().any(|o| *o == want || *o == oid::ANY_EXTENDED_KEY_USAGE)
+        && !eku
+            .0
+            .iter()
+            .any(|o| *o == want || *o == oid::ANY_EXTENDED_KEY_USAGE)
     {
         return Err(fail(0, ee, ChainFailure::ExtendedKeyUsage(want)));
     }

@@ -1,6 +1,11 @@
 //! Chameleon certificates (draft-bonnell-lamps-chameleon-certs-05): the draft's examples rebuild
 //! byte-exact and verify; our CA issues Base/Delta pairs that reconstruct.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 mod common;
 
@@ -26,7 +31,11 @@ fn examples() -> Vec<Certificate> {
 
 fn verify_by(c: &Certificate, issuer_spki_holder: &Certificate) {
     let key = VerifyingKey::from_spki_der(
-        &issuer_spki_holder.tbs_certificate().subject_public_key_info().to_der().unwrap(),
+        &issuer_spki_holder
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .unwrap(),
     )
     .unwrap();
     key.verify_x509(
@@ -43,7 +52,11 @@ fn draft_examples_reconstruct_byte_exact() {
     assert_eq!(ex.len(), 6);
     for (base, delta) in [(1, 0), (3, 2), (5, 4)] {
         let rebuilt = chameleon::reconstruct(&ex[base]).unwrap();
-        assert_eq!(rebuilt.to_der().unwrap(), ex[delta].to_der().unwrap(), "[{base}] -> [{delta}]");
+        assert_eq!(
+            rebuilt.to_der().unwrap(),
+            ex[delta].to_der().unwrap(),
+            "[{base}] -> [{delta}]"
+        );
     }
     for plain in [0, 2, 4] {
         assert!(chameleon::descriptor(&ex[plain]).unwrap().is_none());
@@ -74,7 +87,11 @@ fn describe_recomputes_the_draft_descriptors() {
     let ex = examples();
     for (base, delta) in [(1, 0), (3, 2), (5, 4)] {
         let d = chameleon::describe(&ex[delta], &ex[base]).unwrap();
-        assert_eq!(Some(d), chameleon::descriptor(&ex[base]).unwrap(), "[{base}]");
+        assert_eq!(
+            Some(d),
+            chameleon::descriptor(&ex[base]).unwrap(),
+            "[{base}]"
+        );
     }
 }
 
@@ -88,13 +105,41 @@ fn ca_issues_base_with_delta() {
     let pq_alg = Algorithm::from_name("id-ML-DSA-65").unwrap();
     let ec_root_key = SigningKey::generate(ec_alg, &mut rng).unwrap();
     let pq_root_key = SigningKey::generate(pq_alg, &mut rng).unwrap();
-    let ec_root = ca::self_signed_root(&ec_root_key, name("CN=EC Root"), t0, t0 + 100 * day, None, None, &mut rng).unwrap();
-    let pq_root = ca::self_signed_root(&pq_root_key, name("CN=PQ Root"), t0, t0 + 100 * day, None, None, &mut rng).unwrap();
+    let ec_root = ca::self_signed_root(
+        &ec_root_key,
+        name("CN=EC Root"),
+        t0,
+        t0 + 100 * day,
+        None,
+        None,
+        &mut rng,
+    )
+    .unwrap();
+    let pq_root = ca::self_signed_root(
+        &pq_root_key,
+        name("CN=PQ Root"),
+        t0,
+        t0 + 100 * day,
+        None,
+        None,
+        &mut rng,
+    )
+    .unwrap();
     let ee_ec = SigningKey::generate(ec_alg, &mut rng).unwrap();
     let ee_pq = SigningKey::generate(pq_alg, &mut rng).unwrap();
-    let mut req = IssueRequest::new(name("CN=dual.test"), ee_pq.public_key(), Profile::Server, t0, t0 + 10 * day).unwrap();
+    let mut req = IssueRequest::new(
+        name("CN=dual.test"),
+        ee_pq.public_key(),
+        Profile::Server,
+        t0,
+        t0 + 10 * day,
+    )
+    .unwrap();
     req.sans = SubjectAltNames::parse(["dual.test"]).unwrap();
-    let delta = CertificateAuthority::new(pq_root.clone(), &pq_root_key).unwrap().issue(&req, &mut rng).unwrap();
+    let delta = CertificateAuthority::new(pq_root.clone(), &pq_root_key)
+        .unwrap()
+        .issue(&req, &mut rng)
+        .unwrap();
     req.public_key = ee_ec.public_key().to_spki().unwrap();
     let base = CertificateAuthority::new(ec_root.clone(), &ec_root_key)
         .unwrap()
@@ -115,16 +160,37 @@ fn critical_dcd_and_unknown_extension_are_refused() {
     let mut rng = TestRng(8);
     let alg = Algorithm::from_name("ed25519").unwrap();
     let root_key = SigningKey::generate(alg, &mut rng).unwrap();
-    let root = ca::self_signed_root(&root_key, Name::from_str("CN=R").unwrap(), t0, t0 + Duration::from_secs(999_999), None, None, &mut rng).unwrap();
+    let root = ca::self_signed_root(
+        &root_key,
+        Name::from_str("CN=R").unwrap(),
+        t0,
+        t0 + Duration::from_secs(999_999),
+        None,
+        None,
+        &mut rng,
+    )
+    .unwrap();
     let ca = CertificateAuthority::new(root, &root_key).unwrap();
     let ee = SigningKey::generate(alg, &mut rng).unwrap();
     let dcd = chameleon::descriptor(&ex[5]).unwrap().unwrap();
     let mut ext = chameleon::to_extension(&dcd).unwrap();
     ext.critical = true;
-    let mut req = IssueRequest::new(Name::from_str("CN=x").unwrap(), ee.public_key(), Profile::Client, t0, t0 + Duration::from_secs(9)).unwrap();
+    let mut req = IssueRequest::new(
+        Name::from_str("CN=x").unwrap(),
+        ee.public_key(),
+        Profile::Client,
+        t0,
+        t0 + Duration::from_secs(9),
+    )
+    .unwrap();
     req.extra_extensions.push(ext);
     let c = ca.issue(&req, &mut rng).unwrap();
-    assert!(chameleon::descriptor(&c).unwrap_err().to_string().contains("non-critical"));
+    assert!(
+        chameleon::descriptor(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("non-critical")
+    );
     assert!(chameleon::reconstruct(&c).is_err());
     // a non-critical DCD naming an extension the Base lacks does not reconstruct
     let mut dcd2 = dcd.clone();
@@ -135,5 +201,10 @@ fn critical_dcd_and_unknown_extension_are_refused() {
     }]);
     req.extra_extensions = vec![chameleon::to_extension(&dcd2).unwrap()];
     let c = ca.issue(&req, &mut rng).unwrap();
-    assert!(chameleon::reconstruct(&c).unwrap_err().to_string().contains("not present"));
+    assert!(
+        chameleon::reconstruct(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("not present")
+    );
 }

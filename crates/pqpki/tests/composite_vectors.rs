@@ -1,11 +1,16 @@
 //! The official draft-ietf-lamps-pq-composite-sigs-19 test vectors (3 pure ML-DSA + 18
 //! composites): keys, PKCS#8, signatures with and without context, the x5c certificates; plus
 //! negative tests for every MUST on keys and signatures.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 mod common;
 
-use common::{b64, vector, TestRng};
+use common::{TestRng, b64, vector};
 use der::{Decode, Encode};
 use secdispatch_pqpki::keys::KeyKind;
 use secdispatch_pqpki::{Algorithm, Error, SigningKey, VerifyingKey};
@@ -62,7 +67,12 @@ fn seed_and_traditional_key_derive_the_public_key() {
     for c in &cases {
         let sk = SigningKey::from_raw(c.alg, &c.sk).unwrap_or_else(|e| panic!("{}: {e}", c.name));
         assert_eq!(sk.public_key().as_bytes(), &c.pk[..], "{}", c.name);
-        assert_eq!(&sk.to_raw().unwrap()[..], &c.sk[..], "{}: raw re-encode", c.name);
+        assert_eq!(
+            &sk.to_raw().unwrap()[..],
+            &c.sk[..],
+            "{}: raw re-encode",
+            c.name
+        );
     }
 }
 
@@ -70,10 +80,16 @@ fn seed_and_traditional_key_derive_the_public_key() {
 fn pkcs8_parses_and_reencodes_byte_exact() {
     let (_, _, cases) = cases();
     for c in &cases {
-        let sk = SigningKey::from_pkcs8_der(&c.sk_pkcs8).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let sk =
+            SigningKey::from_pkcs8_der(&c.sk_pkcs8).unwrap_or_else(|e| panic!("{}: {e}", c.name));
         assert_eq!(sk.algorithm(), c.alg);
         assert_eq!(sk.public_key().as_bytes(), &c.pk[..], "{}", c.name);
-        assert_eq!(&sk.to_pkcs8_der().unwrap()[..], &c.sk_pkcs8[..], "{}", c.name);
+        assert_eq!(
+            &sk.to_pkcs8_der().unwrap()[..],
+            &c.sk_pkcs8[..],
+            "{}",
+            c.name
+        );
     }
 }
 
@@ -82,11 +98,16 @@ fn signatures_verify_with_and_without_context() {
     let (m, ctx, cases) = cases();
     for c in &cases {
         let vk = VerifyingKey::from_raw(c.alg, &c.pk).unwrap();
-        vk.verify(&m, &c.s).unwrap_or_else(|e| panic!("{} s: {e}", c.name));
+        vk.verify(&m, &c.s)
+            .unwrap_or_else(|e| panic!("{} s: {e}", c.name));
         vk.verify_with_context(&m, &ctx, &c.s_ctx)
             .unwrap_or_else(|e| panic!("{} sWithContext: {e}", c.name));
         // and crossed: each only under its own context
-        assert!(vk.verify_with_context(&m, &ctx, &c.s).is_err(), "{}", c.name);
+        assert!(
+            vk.verify_with_context(&m, &ctx, &c.s).is_err(),
+            "{}",
+            c.name
+        );
         assert!(vk.verify(&m, &c.s_ctx).is_err(), "{}", c.name);
     }
 }
@@ -98,12 +119,20 @@ fn x5c_certificates_verify_with_their_own_key() {
         let cert = Certificate::from_der(&c.x5c).unwrap();
         let tbs = cert.tbs_certificate();
         assert_eq!(cert.signature_algorithm().oid, c.alg.oid(), "{}", c.name);
-        assert!(cert.signature_algorithm().parameters.is_none(), "{}", c.name);
+        assert!(
+            cert.signature_algorithm().parameters.is_none(),
+            "{}",
+            c.name
+        );
         let spki = tbs.subject_public_key_info();
         assert_eq!(spki.algorithm.oid, c.alg.oid());
         assert!(spki.algorithm.parameters.is_none());
         assert_eq!(spki.subject_public_key.raw_bytes(), &c.pk[..]);
-        assert!(tbs.subject().to_string().contains(&c.name), "{}", tbs.subject());
+        assert!(
+            tbs.subject().to_string().contains(&c.name),
+            "{}",
+            tbs.subject()
+        );
         let vk = VerifyingKey::from_spki_der(&spki.to_der().unwrap()).unwrap();
         let msg = tbs.to_der().unwrap();
         let aid = cert.signature_algorithm().clone();
@@ -119,10 +148,16 @@ fn sign_verify_round_trip_for_every_vector_key() {
     for c in &cases {
         let sk = SigningKey::from_raw(c.alg, &c.sk).unwrap();
         let sig = sk.sign_with_context(&m, &ctx, &mut rng).unwrap();
-        sk.public_key().verify_with_context(&m, &ctx, sig.as_bytes()).unwrap();
+        sk.public_key()
+            .verify_with_context(&m, &ctx, sig.as_bytes())
+            .unwrap();
         let sig = sk.sign(&m, &mut rng).unwrap();
         sk.public_key().verify(&m, sig.as_bytes()).unwrap();
-        assert!(sk.public_key().verify(b"other message", sig.as_bytes()).is_err());
+        assert!(
+            sk.public_key()
+                .verify(b"other message", sig.as_bytes())
+                .is_err()
+        );
     }
 }
 
@@ -136,7 +171,10 @@ fn bit_flip_in_either_component_fails_naming_the_component() {
         let mut s = c.s.clone();
         s[10] ^= 1;
         match vk.verify(&m, &s) {
-            Err(Error::BadSignature { component: Some(comp), .. }) => {
+            Err(Error::BadSignature {
+                component: Some(comp),
+                ..
+            }) => {
                 assert!(comp.starts_with("ML-DSA"), "{}: {comp}", c.name)
             }
             other => panic!("{}: {other:?}", c.name),
@@ -158,7 +196,11 @@ fn truncated_oversized_and_trailing_signatures_are_errors() {
     for c in &cases {
         let vk = VerifyingKey::from_raw(c.alg, &c.pk).unwrap();
         for len in [0, 1, 100, c.s.len() - 1] {
-            assert!(vk.verify(&m, &c.s[..len]).is_err(), "{} truncated to {len}", c.name);
+            assert!(
+                vk.verify(&m, &c.s[..len]).is_err(),
+                "{} truncated to {len}",
+                c.name
+            );
         }
         let mut long = c.s.clone();
         long.push(0);
@@ -173,11 +215,19 @@ fn truncated_and_oversized_public_keys_are_errors() {
     let (_, _, cases) = cases();
     for c in &cases {
         for len in [0, 1, 32, c.pk.len() - 1] {
-            assert!(VerifyingKey::from_raw(c.alg, &c.pk[..len]).is_err(), "{} {len}", c.name);
+            assert!(
+                VerifyingKey::from_raw(c.alg, &c.pk[..len]).is_err(),
+                "{} {len}",
+                c.name
+            );
         }
         let mut long = c.pk.clone();
         long.push(0);
-        assert!(VerifyingKey::from_raw(c.alg, &long).is_err(), "{} +1", c.name);
+        assert!(
+            VerifyingKey::from_raw(c.alg, &long).is_err(),
+            "{} +1",
+            c.name
+        );
     }
 }
 
@@ -189,10 +239,18 @@ fn truncated_private_keys_are_errors() {
             if len == c.sk.len() {
                 continue;
             }
-            assert!(SigningKey::from_raw(c.alg, &c.sk[..len]).is_err(), "{} {len}", c.name);
+            assert!(
+                SigningKey::from_raw(c.alg, &c.sk[..len]).is_err(),
+                "{} {len}",
+                c.name
+            );
         }
         for len in [0, 10, c.sk_pkcs8.len() - 1] {
-            assert!(SigningKey::from_pkcs8_der(&c.sk_pkcs8[..len]).is_err(), "{} {len}", c.name);
+            assert!(
+                SigningKey::from_pkcs8_der(&c.sk_pkcs8[..len]).is_err(),
+                "{} {len}",
+                c.name
+            );
         }
     }
 }
@@ -222,20 +280,28 @@ fn components_swapped_between_algorithms_fail() {
 #[test]
 fn stripped_mldsa_component_does_not_verify_alone() {
     let (m, _, cases) = cases();
-    let c = cases.iter().find(|c| c.name == "id-MLDSA65-ECDSA-P256-SHA512").unwrap();
+    let c = cases
+        .iter()
+        .find(|c| c.name == "id-MLDSA65-ECDSA-P256-SHA512")
+        .unwrap();
     let mldsa_pk = &c.pk[..1952];
-    let vk = VerifyingKey::from_raw(Algorithm::from_name("id-ML-DSA-65").unwrap(), mldsa_pk).unwrap();
+    let vk =
+        VerifyingKey::from_raw(Algorithm::from_name("id-ML-DSA-65").unwrap(), mldsa_pk).unwrap();
     assert!(vk.verify(&m, &c.s[..3309]).is_err());
     // it verifies only over M' with ctx = Label, as the draft specifies
     let p = c.alg.composite().unwrap();
     let mp = secdispatch_pqpki::composite::message_representative(p, &m, b"").unwrap();
-    vk.verify_with_context(&mp, p.label.as_bytes(), &c.s[..3309]).unwrap();
+    vk.verify_with_context(&mp, p.label.as_bytes(), &c.s[..3309])
+        .unwrap();
 }
 
 #[test]
 fn context_of_256_bytes_is_refused_on_sign_and_verify() {
     let (m, _, cases) = cases();
-    let c = cases.iter().find(|c| c.name == "id-MLDSA44-Ed25519-SHA512").unwrap();
+    let c = cases
+        .iter()
+        .find(|c| c.name == "id-MLDSA44-Ed25519-SHA512")
+        .unwrap();
     let sk = SigningKey::from_raw(c.alg, &c.sk).unwrap();
     let mut rng = TestRng(2);
     assert!(matches!(
@@ -257,7 +323,11 @@ fn spki_with_parameters_present_is_refused() {
         let mut spki = cert.tbs_certificate().subject_public_key_info().clone();
         spki.algorithm.parameters = Some(der::Any::null());
         let e = VerifyingKey::from_spki_der(&spki.to_der().unwrap()).unwrap_err();
-        assert!(matches!(e, Error::ParametersPresent { .. }), "{}: {e}", c.name);
+        assert!(
+            matches!(e, Error::ParametersPresent { .. }),
+            "{}: {e}",
+            c.name
+        );
         // and in a signature AlgorithmIdentifier
         let vk = VerifyingKey::from_raw(c.alg, &c.pk).unwrap();
         let aid = spki::AlgorithmIdentifierOwned {
@@ -267,7 +337,11 @@ fn spki_with_parameters_present_is_refused() {
         let e = vk
             .verify_x509(&aid, b"m", cert.signature().raw_bytes())
             .unwrap_err();
-        assert!(matches!(e, Error::ParametersPresent { .. }), "{}: {e}", c.name);
+        assert!(
+            matches!(e, Error::ParametersPresent { .. }),
+            "{}: {e}",
+            c.name
+        );
     }
 }
 
@@ -276,18 +350,21 @@ fn pkcs8_with_parameters_present_is_refused() {
     let (_, _, cases) = cases();
     for c in cases.iter().filter(|c| c.alg.composite().is_some()) {
         // rebuild the PKCS#8 with NULL parameters in privateKeyAlgorithm
-        let raw = SigningKey::from_raw(c.alg, &c.sk).unwrap().to_raw().unwrap();
+        let raw = SigningKey::from_raw(c.alg, &c.sk)
+            .unwrap()
+            .to_raw()
+            .unwrap();
         let alg = spki::AlgorithmIdentifierOwned {
             oid: c.alg.oid(),
             parameters: Some(der::Any::null()),
         };
-        let der = common::seq(&[
-            &[2, 1, 0],
-            &alg.to_der().unwrap(),
-            &common::tlv(0x04, &raw),
-        ]);
+        let der = common::seq(&[&[2, 1, 0], &alg.to_der().unwrap(), &common::tlv(0x04, &raw)]);
         let e = SigningKey::from_pkcs8_der(&der).unwrap_err();
-        assert!(matches!(e, Error::ParametersPresent { .. }), "{}: {e}", c.name);
+        assert!(
+            matches!(e, Error::ParametersPresent { .. }),
+            "{}: {e}",
+            c.name
+        );
     }
 }
 

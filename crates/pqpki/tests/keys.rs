@@ -1,6 +1,11 @@
 //! Every algorithm: generate, sign/verify, PKCS#8 / SPKI / PEM round trips, raw encodings, the
 //! `signature` and `spki` trait implementations, and malformed-key handling.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 mod common;
 
@@ -18,11 +23,18 @@ fn every_algorithm_generates_signs_verifies_and_round_trips() {
         let k = SigningKey::generate(alg, &mut rng).unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(k.algorithm(), alg);
         let sig = k.sign(b"hello", &mut rng).unwrap();
-        k.public_key().verify(b"hello", sig.as_bytes()).unwrap_or_else(|e| panic!("{alg}: {e}"));
-        assert!(k.public_key().verify(b"hellO", sig.as_bytes()).is_err(), "{alg}");
+        k.public_key()
+            .verify(b"hello", sig.as_bytes())
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert!(
+            k.public_key().verify(b"hellO", sig.as_bytes()).is_err(),
+            "{alg}"
+        );
         // through the X.509 path with the signatureAlgorithm the key advertises
         let aid = k.signature_algorithm().unwrap();
-        k.public_key().verify_x509(&aid, b"hello", sig.as_bytes()).unwrap_or_else(|e| panic!("{alg}: {e}"));
+        k.public_key()
+            .verify_x509(&aid, b"hello", sig.as_bytes())
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(k.public_key().algorithm_for(&aid), Some(alg), "{alg}");
         // PKCS#8 DER and PEM
         let der = k.to_pkcs8_der().unwrap();
@@ -35,13 +47,19 @@ fn every_algorithm_generates_signs_verifies_and_round_trips() {
         assert_eq!(back.public_key(), k.public_key(), "{alg}");
         // raw
         let raw = k.to_raw().unwrap();
-        assert_eq!(SigningKey::from_raw(alg, &raw).unwrap().public_key(), k.public_key());
+        assert_eq!(
+            SigningKey::from_raw(alg, &raw).unwrap().public_key(),
+            k.public_key()
+        );
         // SPKI
         let spki = k.public_key().to_spki_der().unwrap();
         assert_eq!(&VerifyingKey::from_spki_der(&spki).unwrap(), k.public_key());
         // the other key's signature never verifies
         let other = SigningKey::generate(alg, &mut rng).unwrap();
-        assert!(other.public_key().verify(b"hello", sig.as_bytes()).is_err(), "{alg}");
+        assert!(
+            other.public_key().verify(b"hello", sig.as_bytes()).is_err(),
+            "{alg}"
+        );
     }
 }
 
@@ -68,7 +86,11 @@ fn signature_and_spki_traits() {
 #[test]
 fn classical_signature_algorithm_parameters() {
     let mut rng = TestRng(8);
-    let pss = SigningKey::generate(Algorithm::from_name("rsa2048-pss-sha256").unwrap(), &mut rng).unwrap();
+    let pss = SigningKey::generate(
+        Algorithm::from_name("rsa2048-pss-sha256").unwrap(),
+        &mut rng,
+    )
+    .unwrap();
     let aid = pss.signature_algorithm().unwrap();
     assert_eq!(aid.oid.to_string(), "1.2.840.113549.1.1.10");
     assert!(aid.parameters.is_some());
@@ -82,14 +104,23 @@ fn classical_signature_algorithm_parameters() {
     assert_eq!(aid.parameters, Some(der::Any::null()));
     // PSS signature does not verify as PKCS#1 and vice versa
     let s = pss.sign(b"m", &mut rng).unwrap();
-    assert!(pkcs1.public_key().verify_x509(&aid, b"m", s.as_bytes()).is_err());
-    let ec = SigningKey::generate(Algorithm::from_name("ecdsa-p384-sha384").unwrap(), &mut rng).unwrap();
+    assert!(
+        pkcs1
+            .public_key()
+            .verify_x509(&aid, b"m", s.as_bytes())
+            .is_err()
+    );
+    let ec =
+        SigningKey::generate(Algorithm::from_name("ecdsa-p384-sha384").unwrap(), &mut rng).unwrap();
     assert!(ec.signature_algorithm().unwrap().parameters.is_none());
     // a context string is refused for classical keys
     assert!(ec.sign_with_context(b"m", b"ctx", &mut rng).is_err());
     // from_pkcs8_der_as refuses a different key type
     assert!(matches!(
-        SigningKey::from_pkcs8_der_as(Algorithm::from_name("ed25519").unwrap(), &ec.to_pkcs8_der().unwrap()),
+        SigningKey::from_pkcs8_der_as(
+            Algorithm::from_name("ed25519").unwrap(),
+            &ec.to_pkcs8_der().unwrap()
+        ),
         Err(Error::AlgorithmMismatch { .. })
     ));
 }
@@ -98,14 +129,18 @@ fn classical_signature_algorithm_parameters() {
 fn openssl_style_ec_pkcs8_without_curve_in_ecprivatekey() {
     // OpenSSL writes ECPrivateKey inside PKCS#8 without [0] parameters and with [1] publicKey.
     let mut rng = TestRng(9);
-    let k = SigningKey::generate(Algorithm::from_name("ecdsa-p256-sha256").unwrap(), &mut rng).unwrap();
+    let k =
+        SigningKey::generate(Algorithm::from_name("ecdsa-p256-sha256").unwrap(), &mut rng).unwrap();
     let raw = k.to_raw().unwrap(); // 30 31 02 01 01 04 20 <32> a0 0a 06 08 <oid>
     let scalar = &raw[7..39];
     let point = k.public_key().as_bytes();
     let mut bs = vec![0u8];
     bs.extend_from_slice(point);
     let ecpk = seq(&[&[2, 1, 1], &tlv(0x04, scalar), &tlv(0xa1, &tlv(0x03, &bs))]);
-    let alg = seq(&[&secdispatch_pqpki::oid::EC_PUBLIC_KEY.to_der().unwrap(), &secdispatch_pqpki::oid::SECP256R1.to_der().unwrap()]);
+    let alg = seq(&[
+        &secdispatch_pqpki::oid::EC_PUBLIC_KEY.to_der().unwrap(),
+        &secdispatch_pqpki::oid::SECP256R1.to_der().unwrap(),
+    ]);
     let p8 = seq(&[&[2, 1, 0], &alg, &tlv(0x04, &ecpk)]);
     let back = SigningKey::from_pkcs8_der(&p8).unwrap();
     assert_eq!(back.public_key(), k.public_key());
@@ -134,9 +169,13 @@ fn composite_private_key_requires_ec_curve_parameters() {
 
 #[test]
 fn pem_label_is_checked() {
-    let k = SigningKey::generate(Algorithm::from_name("ed25519").unwrap(), &mut TestRng(1)).unwrap();
+    let k =
+        SigningKey::generate(Algorithm::from_name("ed25519").unwrap(), &mut TestRng(1)).unwrap();
     let pem = k.public_key().to_spki_pem().unwrap();
-    assert!(matches!(SigningKey::from_pkcs8_pem(&pem), Err(Error::PemLabel { .. })));
+    assert!(matches!(
+        SigningKey::from_pkcs8_pem(&pem),
+        Err(Error::PemLabel { .. })
+    ));
     assert!(SigningKey::from_pkcs8_pem("not pem").is_err());
 }
 
@@ -157,7 +196,10 @@ fn rng_failure_is_an_error() {
         }
     }
     impl rand_core::TryCryptoRng for Broken {}
-    assert!(matches!(SigningKey::generate(Algorithm::DEFAULT, &mut Broken), Err(Error::Rng)));
+    assert!(matches!(
+        SigningKey::generate(Algorithm::DEFAULT, &mut Broken),
+        Err(Error::Rng)
+    ));
 }
 
 proptest! {

@@ -1,6 +1,11 @@
 //! ML-DSA: NIST ACVP subsets (keyGen, sigGen internal deterministic + hedged, sigVer internal) and
 //! the three RFC 9881 private-key forms.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 mod common;
 
@@ -60,7 +65,12 @@ fn acvp_siggen_internal() {
                 rnd,
             )
             .unwrap();
-            assert_eq!(sig, hex(t["signature"].as_str().unwrap()), "tc {}", t["tcId"]);
+            assert_eq!(
+                sig,
+                hex(t["signature"].as_str().unwrap()),
+                "tc {}",
+                t["tcId"]
+            );
             n += 1;
         }
     }
@@ -116,7 +126,10 @@ fn rfc9881_reads_seed_expanded_and_both_and_writes_seed() {
         // an expandedKey-only key cannot produce the seed form
         let exp_only = SigningKey::from_pkcs8_der(&expanded).unwrap();
         assert!(exp_only.to_pkcs8_der().is_err());
-        assert_eq!(&exp_only.to_pkcs8_der_with(MlDsaKeyForm::Expanded).unwrap()[..], &expanded[..]);
+        assert_eq!(
+            &exp_only.to_pkcs8_der_with(MlDsaKeyForm::Expanded).unwrap()[..],
+            &expanded[..]
+        );
     }
 }
 
@@ -139,7 +152,10 @@ fn rfc9881_inconsistent_or_malformed_private_keys_are_refused() {
     assert!(matches!(e, Error::InvalidPrivateKey { .. }), "{e}");
     // wrong seed lengths and unknown CHOICE tags
     for body in [
-        vec![0x80, 0x1f].into_iter().chain([0u8; 31]).collect::<Vec<_>>(),
+        vec![0x80, 0x1f]
+            .into_iter()
+            .chain([0u8; 31])
+            .collect::<Vec<_>>(),
         vec![0x80, 0x21].into_iter().chain([0u8; 33]).collect(),
         tlv(0x04, &[0u8; 4031]),
         vec![0xa0, 0x00],
@@ -151,11 +167,18 @@ fn rfc9881_inconsistent_or_malformed_private_keys_are_refused() {
 
 #[test]
 fn hedged_signatures_differ_and_deterministic_ones_repeat() {
-    let k = SigningKey::generate(Algorithm::from_name("id-ML-DSA-44").unwrap(), &mut TestRng(3)).unwrap();
+    let k = SigningKey::generate(
+        Algorithm::from_name("id-ML-DSA-44").unwrap(),
+        &mut TestRng(3),
+    )
+    .unwrap();
     let s1 = k.sign(b"m", &mut TestRng(1)).unwrap();
     let s2 = k.sign(b"m", &mut TestRng(2)).unwrap();
     assert_ne!(s1, s2);
-    assert_eq!(k.sign_deterministic(b"m", b"").unwrap(), k.sign_deterministic(b"m", b"").unwrap());
+    assert_eq!(
+        k.sign_deterministic(b"m", b"").unwrap(),
+        k.sign_deterministic(b"m", b"").unwrap()
+    );
     k.public_key().verify(b"m", s1.as_bytes()).unwrap();
     k.public_key().verify(b"m", s2.as_bytes()).unwrap();
 }

@@ -1,6 +1,11 @@
 //! Certificates, CSRs, CRLs and the chain-validation matrix (good, expired, wrong issuer,
 //! pathLen exceeded, keyUsage wrong, revoked) for classical, ML-DSA and composite chains.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 mod common;
 
@@ -9,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use common::TestRng;
 use der::{Decode, Encode};
-use secdispatch_pqpki::ca::{self, CertificateAuthority, IssueRequest};
+use secdispatch_pqpki::ca::{self, CertificateAuthority, CsrTerms, IssueRequest};
 use secdispatch_pqpki::cert::{self, CertInfo, Profile, SubjectAltNames};
 use secdispatch_pqpki::crl::{self, RevokedEntry};
 use secdispatch_pqpki::validate::{self, ChainFailure, Options};
@@ -77,7 +82,8 @@ fn make_pki(alg: Algorithm, seed: u64) -> Pki {
         t0() + 30 * DAY,
     )
     .unwrap();
-    req.sans = SubjectAltNames::parse(["DNS:gateway.test", "DNS:*.svc.test", "IP:127.0.0.1"]).unwrap();
+    req.sans =
+        SubjectAltNames::parse(["DNS:gateway.test", "DNS:*.svc.test", "IP:127.0.0.1"]).unwrap();
     req.ocsp_url = Some("http://127.0.0.1:8081/ocsp".into());
     let leaf = int_ca.issue(&req, &mut rng).unwrap();
     Pki {
@@ -187,11 +193,32 @@ fn good_chain_validates_for_every_family() {
 fn expired_and_not_yet_valid() {
     for alg in algs() {
         let p = make_pki(alg, 11);
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &Options::at(t0() + 31 * DAY)).unwrap_err();
+        let e = validate::validate_chain(
+            &p.leaf,
+            &[p.int.clone()],
+            &[p.root.clone()],
+            &Options::at(t0() + 31 * DAY),
+        )
+        .unwrap_err();
         assert!(matches!(reason(e), (0, ChainFailure::Expired(_))), "{alg}");
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &Options::at(t0() - 2 * DAY)).unwrap_err();
-        assert!(matches!(reason(e), (0, ChainFailure::NotYetValid(_))), "{alg}");
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &Options::at(t0() + 400 * DAY)).unwrap_err();
+        let e = validate::validate_chain(
+            &p.leaf,
+            &[p.int.clone()],
+            &[p.root.clone()],
+            &Options::at(t0() - 2 * DAY),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(reason(e), (0, ChainFailure::NotYetValid(_))),
+            "{alg}"
+        );
+        let e = validate::validate_chain(
+            &p.leaf,
+            &[p.int.clone()],
+            &[p.root.clone()],
+            &Options::at(t0() + 400 * DAY),
+        )
+        .unwrap_err();
         assert!(matches!(reason(e), (0, ChainFailure::Expired(_))), "{alg}");
     }
 }
@@ -202,17 +229,46 @@ fn wrong_issuer() {
         let p = make_pki(alg, 12);
         let other = make_pki(alg, 13);
         // leaf of p with the intermediate of another PKI: same names, different key identifiers
-        let e = validate::validate_chain(&p.leaf, &[other.int.clone()], &[other.root.clone()], &Options::at(t0())).unwrap_err();
+        let e = validate::validate_chain(
+            &p.leaf,
+            &[other.int.clone()],
+            &[other.root.clone()],
+            &Options::at(t0()),
+        )
+        .unwrap_err();
         let (i, r) = reason(e);
         assert_eq!(i, 0, "{alg}");
-        assert!(matches!(r, ChainFailure::IssuerMismatch { .. }), "{alg}: {r}");
+        assert!(
+            matches!(r, ChainFailure::IssuerMismatch { .. }),
+            "{alg}: {r}"
+        );
         // a certificate signed by a different key under the right name fails its signature
-        let forged = raw_issue(&other.int_key, p.int.tbs_certificate().subject(), "CN=forged", &other.leaf_key, vec![], 9);
-        let e = validate::validate_chain(&forged, &[p.int.clone()], &[p.root.clone()], &Options::at(t0())).unwrap_err();
-        assert!(matches!(reason(e), (0, ChainFailure::BadSignature(_))), "{alg}");
+        let forged = raw_issue(
+            &other.int_key,
+            p.int.tbs_certificate().subject(),
+            "CN=forged",
+            &other.leaf_key,
+            vec![],
+            9,
+        );
+        let e = validate::validate_chain(
+            &forged,
+            &[p.int.clone()],
+            &[p.root.clone()],
+            &Options::at(t0()),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(reason(e), (0, ChainFailure::BadSignature(_))),
+            "{alg}"
+        );
         // no anchor at all
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[], &Options::at(t0())).unwrap_err();
-        assert!(matches!(reason(e), (1, ChainFailure::NoTrustAnchor)), "{alg}");
+        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[], &Options::at(t0()))
+            .unwrap_err();
+        assert!(
+            matches!(reason(e), (1, ChainFailure::NoTrustAnchor)),
+            "{alg}"
+        );
     }
 }
 
@@ -223,18 +279,60 @@ fn path_len_exceeded() {
         // The intermediate has pathLen 0; a second intermediate under it exceeds it.
         let sub_key = SigningKey::generate(alg, &mut TestRng(99)).unwrap();
         let ca_exts = vec![
-            ext(&BasicConstraints { ca: true, path_len_constraint: None }, true),
+            ext(
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: None,
+                },
+                true,
+            ),
             ext(&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign), true),
         ];
-        let sub = raw_issue(&p.int_key, p.int.tbs_certificate().subject(), "CN=Sub CA", &sub_key, ca_exts, 20);
-        let leaf = raw_issue(&sub_key, sub.tbs_certificate().subject(), "CN=leaf", &p.leaf_key, vec![], 21);
-        let e = validate::validate_chain(&leaf, &[sub, p.int.clone()], &[p.root.clone()], &Options::at(t0())).unwrap_err();
+        let sub = raw_issue(
+            &p.int_key,
+            p.int.tbs_certificate().subject(),
+            "CN=Sub CA",
+            &sub_key,
+            ca_exts,
+            20,
+        );
+        let leaf = raw_issue(
+            &sub_key,
+            sub.tbs_certificate().subject(),
+            "CN=leaf",
+            &p.leaf_key,
+            vec![],
+            21,
+        );
+        let e = validate::validate_chain(
+            &leaf,
+            &[sub, p.int.clone()],
+            &[p.root.clone()],
+            &Options::at(t0()),
+        )
+        .unwrap_err();
         let (i, r) = reason(e);
         assert_eq!(i, 2, "{alg}");
-        assert!(matches!(r, ChainFailure::PathLenExceeded { path_len: 0, below: 1 }), "{alg}: {r}");
+        assert!(
+            matches!(
+                r,
+                ChainFailure::PathLenExceeded {
+                    path_len: 0,
+                    below: 1
+                }
+            ),
+            "{alg}: {r}"
+        );
         // and the CA API itself refuses to issue it
         let int_ca = CertificateAuthority::new(p.int.clone(), &p.int_key).unwrap();
-        let req = IssueRequest::new(name("CN=Sub"), sub_key.public_key(), Profile::Intermediate { path_len: None }, t0(), t0() + DAY).unwrap();
+        let req = IssueRequest::new(
+            name("CN=Sub"),
+            sub_key.public_key(),
+            Profile::Intermediate { path_len: None },
+            t0(),
+            t0() + DAY,
+        )
+        .unwrap();
         assert!(int_ca.issue(&req, &mut TestRng(1)).is_err());
     }
 }
@@ -246,18 +344,46 @@ fn key_usage_wrong() {
         // CA without keyCertSign
         let sub_key = SigningKey::generate(alg, &mut TestRng(98)).unwrap();
         let exts = vec![
-            ext(&BasicConstraints { ca: true, path_len_constraint: None }, true),
+            ext(
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: None,
+                },
+                true,
+            ),
             ext(&KeyUsage(KeyUsages::DigitalSignature.into()), true),
         ];
-        let bad_ca = raw_issue(&p.root_key, p.root.tbs_certificate().subject(), "CN=No KeyCertSign", &sub_key, exts, 30);
-        let leaf = raw_issue(&sub_key, bad_ca.tbs_certificate().subject(), "CN=leaf", &p.leaf_key, vec![], 31);
-        let e = validate::validate_chain(&leaf, &[bad_ca], &[p.root.clone()], &Options::at(t0())).unwrap_err();
+        let bad_ca = raw_issue(
+            &p.root_key,
+            p.root.tbs_certificate().subject(),
+            "CN=No KeyCertSign",
+            &sub_key,
+            exts,
+            30,
+        );
+        let leaf = raw_issue(
+            &sub_key,
+            bad_ca.tbs_certificate().subject(),
+            "CN=leaf",
+            &p.leaf_key,
+            vec![],
+            31,
+        );
+        let e = validate::validate_chain(&leaf, &[bad_ca], &[p.root.clone()], &Options::at(t0()))
+            .unwrap_err();
         let (i, r) = reason(e);
         assert_eq!(i, 1);
         assert!(matches!(r, ChainFailure::KeyUsage(_)), "{alg}: {r}");
         // issuer that is not a CA at all
         let e = validate::validate_chain(
-            &raw_issue(&p.leaf_key, p.leaf.tbs_certificate().subject(), "CN=x", &sub_key, vec![], 32),
+            &raw_issue(
+                &p.leaf_key,
+                p.leaf.tbs_certificate().subject(),
+                "CN=x",
+                &sub_key,
+                vec![],
+                32,
+            ),
             &[p.leaf.clone(), p.int.clone()],
             &[p.root.clone()],
             &Options::at(t0()),
@@ -267,13 +393,21 @@ fn key_usage_wrong() {
         // EKU asked for but not present
         let mut o = Options::at(t0());
         o.eku = Some(oid::KP_CLIENT_AUTH);
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
-        assert!(matches!(reason(e), (0, ChainFailure::ExtendedKeyUsage(_))), "{alg}");
+        let e =
+            validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
+        assert!(
+            matches!(reason(e), (0, ChainFailure::ExtendedKeyUsage(_))),
+            "{alg}"
+        );
         // host mismatch
         let mut o = Options::at(t0());
         o.host = Some("a.b.svc.test");
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
-        assert!(matches!(reason(e), (0, ChainFailure::HostMismatch(_))), "{alg}");
+        let e =
+            validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
+        assert!(
+            matches!(reason(e), (0, ChainFailure::HostMismatch(_))),
+            "{alg}"
+        );
     }
 }
 
@@ -286,9 +420,25 @@ fn keyencipherment_on_pq_keys_is_rejected() {
             &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment),
             true,
         )];
-        let leaf = raw_issue(&p.int_key, p.int.tbs_certificate().subject(), "CN=enc", &p.leaf_key, exts, 40);
-        let e = validate::validate_chain(&leaf, &[p.int.clone()], &[p.root.clone()], &Options::at(t0())).unwrap_err();
-        assert!(matches!(reason(e), (0, ChainFailure::KeyUsage(_))), "{name_}");
+        let leaf = raw_issue(
+            &p.int_key,
+            p.int.tbs_certificate().subject(),
+            "CN=enc",
+            &p.leaf_key,
+            exts,
+            40,
+        );
+        let e = validate::validate_chain(
+            &leaf,
+            &[p.int.clone()],
+            &[p.root.clone()],
+            &Options::at(t0()),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(reason(e), (0, ChainFailure::KeyUsage(_))),
+            "{name_}"
+        );
     }
 }
 
@@ -302,32 +452,41 @@ fn revoked_by_crl() {
             revoked_at: t0(),
             reason: Some(crl::reason_from_name("keyCompromise").unwrap()),
         };
-        let list = int_ca.crl(&[entry], t0(), Some(t0() + 7 * DAY), 1, &mut TestRng(5)).unwrap();
+        let list = int_ca
+            .crl(&[entry], t0(), Some(t0() + 7 * DAY), 1, &mut TestRng(5))
+            .unwrap();
         // PEM round trip
         let list = crl::from_pem(&crl::to_pem(&list).unwrap()).unwrap();
         crl::verify(&list, &p.int, t0() + DAY).unwrap();
         let crls = [list];
         let mut o = Options::at(t0() + DAY);
         o.crls = &crls;
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
+        let e =
+            validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
         match reason(e) {
             (0, ChainFailure::Revoked { reason, .. }) => assert_eq!(reason, "keyCompromise"),
             other => panic!("{alg}: {other:?}"),
         }
         // an empty CRL clears it; a missing CRL fails when required
-        let empty = int_ca.crl(&[], t0(), Some(t0() + 7 * DAY), 2, &mut TestRng(6)).unwrap();
+        let empty = int_ca
+            .crl(&[], t0(), Some(t0() + 7 * DAY), 2, &mut TestRng(6))
+            .unwrap();
         let crls = [empty];
         o.crls = &crls;
         validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap();
         o.crls = &[];
         o.require_crl = true;
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
+        let e =
+            validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
         assert!(matches!(reason(e), (0, ChainFailure::Crl(_))), "{alg}");
         // a stale CRL is an error, not a pass
-        let crls = [int_ca.crl(&[], t0(), Some(t0() + DAY), 3, &mut TestRng(7)).unwrap()];
+        let crls = [int_ca
+            .crl(&[], t0(), Some(t0() + DAY), 3, &mut TestRng(7))
+            .unwrap()];
         let mut o = Options::at(t0() + 2 * DAY);
         o.crls = &crls;
-        let e = validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
+        let e =
+            validate::validate_chain(&p.leaf, &[p.int.clone()], &[p.root.clone()], &o).unwrap_err();
         assert!(matches!(reason(e), (0, ChainFailure::Crl(_))), "{alg}");
     }
 }
@@ -347,17 +506,32 @@ fn csr_round_trip_and_issue_from_csr() {
     for alg in algs() {
         let p = make_pki(alg, 20);
         let key = SigningKey::generate(alg, &mut TestRng(21)).unwrap();
-        let sans = SubjectAltNames::parse(["client.test", "email:ops@client.test", "URI:spiffe://test/client"]).unwrap();
+        let sans = SubjectAltNames::parse([
+            "client.test",
+            "email:ops@client.test",
+            "URI:spiffe://test/client",
+        ])
+        .unwrap();
         let req = csr::build(&key, name("CN=client.test"), &sans, &mut TestRng(22)).unwrap();
         let req = csr::from_pem(&csr::to_pem(&req).unwrap()).unwrap();
         assert_eq!(csr::verify(&req).unwrap(), *key.public_key());
         assert_eq!(csr::requested_sans(&req).unwrap(), sans);
         let int_ca = CertificateAuthority::new(p.int.clone(), &p.int_key).unwrap();
         let c = int_ca
-            .issue_from_csr(&req, Profile::Client, t0(), t0() + DAY, Some(vec![0x42]), None, &mut TestRng(23))
+            .issue_from_csr(
+                &req,
+                &CsrTerms {
+                    serial: Some(vec![0x42]),
+                    ..CsrTerms::new(Profile::Client, t0(), t0() + DAY)
+                },
+                &mut TestRng(23),
+            )
             .unwrap();
         assert_eq!(c.tbs_certificate().serial_number().as_bytes(), &[0x42]);
-        assert_eq!(CertInfo::new(&c).subject_alt_names().unwrap().unwrap(), sans);
+        assert_eq!(
+            CertInfo::new(&c).subject_alt_names().unwrap().unwrap(),
+            sans
+        );
         let mut o = Options::at(t0());
         o.eku = Some(oid::KP_CLIENT_AUTH);
         validate::validate_chain(&c, &[p.int.clone()], &[p.root.clone()], &o).unwrap();
@@ -365,7 +539,15 @@ fn csr_round_trip_and_issue_from_csr() {
         let mut bad = req.clone();
         bad.info.subject = name("CN=evil.test");
         assert!(matches!(csr::verify(&bad), Err(Error::Csr(_))));
-        assert!(int_ca.issue_from_csr(&bad, Profile::Client, t0(), t0() + DAY, None, None, &mut TestRng(24)).is_err());
+        assert!(
+            int_ca
+                .issue_from_csr(
+                    &bad,
+                    &CsrTerms::new(Profile::Client, t0(), t0() + DAY),
+                    &mut TestRng(24),
+                )
+                .is_err()
+        );
     }
 }
 
@@ -376,20 +558,39 @@ fn issued_certificates_follow_the_profile() {
     let ku = info.key_usage().unwrap().unwrap();
     assert!(ku.digital_signature() && !ku.key_encipherment());
     assert!(!info.basic_constraints().unwrap().unwrap().ca);
-    assert_eq!(info.extended_key_usage().unwrap().unwrap().0, vec![oid::KP_SERVER_AUTH]);
-    assert_eq!(info.ocsp_urls().unwrap(), vec!["http://127.0.0.1:8081/ocsp".to_string()]);
-    assert_eq!(info.authority_key_id().unwrap(), CertInfo::new(&p.int).subject_key_id().unwrap());
+    assert_eq!(
+        info.extended_key_usage().unwrap().unwrap().0,
+        vec![oid::KP_SERVER_AUTH]
+    );
+    assert_eq!(
+        info.ocsp_urls().unwrap(),
+        vec!["http://127.0.0.1:8081/ocsp".to_string()]
+    );
+    assert_eq!(
+        info.authority_key_id().unwrap(),
+        CertInfo::new(&p.int).subject_key_id().unwrap()
+    );
     let rinfo = CertInfo::new(&p.root);
     let bc = rinfo.basic_constraints().unwrap().unwrap();
     assert!(bc.ca && bc.path_len_constraint == Some(1));
     assert!(rinfo.key_usage().unwrap().unwrap().key_cert_sign());
-    assert_eq!(rinfo.subject_key_id().unwrap(), rinfo.authority_key_id().unwrap());
+    assert_eq!(
+        rinfo.subject_key_id().unwrap(),
+        rinfo.authority_key_id().unwrap()
+    );
     // composite certificate: signature algorithm = composite OID, parameters absent
     assert_eq!(p.leaf.signature_algorithm().oid, Algorithm::DEFAULT.oid());
     assert!(p.leaf.signature_algorithm().parameters.is_none());
     // PEM round trip
-    assert_eq!(cert::from_pem(&cert::to_pem(&p.leaf).unwrap()).unwrap(), p.leaf);
-    let bundle = format!("{}{}", cert::to_pem(&p.leaf).unwrap(), cert::to_pem(&p.int).unwrap());
+    assert_eq!(
+        cert::from_pem(&cert::to_pem(&p.leaf).unwrap()).unwrap(),
+        p.leaf
+    );
+    let bundle = format!(
+        "{}{}",
+        cert::to_pem(&p.leaf).unwrap(),
+        cert::to_pem(&p.int).unwrap()
+    );
     assert_eq!(cert::chain_from_pem(&bundle).unwrap().len(), 2);
 }
 
@@ -402,19 +603,47 @@ fn ca_refuses_bad_requests() {
     // end-entity certificate is not a CA
     assert!(CertificateAuthority::new(p.leaf.clone(), &p.leaf_key).is_err());
     // validity beyond the CA's
-    let req = IssueRequest::new(name("CN=x"), p.leaf_key.public_key(), Profile::Client, t0(), t0() + 4000 * DAY).unwrap();
+    let req = IssueRequest::new(
+        name("CN=x"),
+        p.leaf_key.public_key(),
+        Profile::Client,
+        t0(),
+        t0() + 4000 * DAY,
+    )
+    .unwrap();
     assert!(int_ca.issue(&req, &mut TestRng(1)).is_err());
     // server certificate without SAN
-    let req = IssueRequest::new(name("CN=x"), p.leaf_key.public_key(), Profile::Server, t0(), t0() + DAY).unwrap();
+    let req = IssueRequest::new(
+        name("CN=x"),
+        p.leaf_key.public_key(),
+        Profile::Server,
+        t0(),
+        t0() + DAY,
+    )
+    .unwrap();
     assert!(int_ca.issue(&req, &mut TestRng(1)).is_err());
     // negative / oversized serial
-    let mut req = IssueRequest::new(name("CN=x"), p.leaf_key.public_key(), Profile::Client, t0(), t0() + DAY).unwrap();
+    let mut req = IssueRequest::new(
+        name("CN=x"),
+        p.leaf_key.public_key(),
+        Profile::Client,
+        t0(),
+        t0() + DAY,
+    )
+    .unwrap();
     req.serial = Some(vec![0x80, 1]);
     assert!(int_ca.issue(&req, &mut TestRng(1)).is_err());
     req.serial = Some(vec![1; 21]);
     assert!(int_ca.issue(&req, &mut TestRng(1)).is_err());
     // not_after before not_before
-    let req = IssueRequest::new(name("CN=x"), p.leaf_key.public_key(), Profile::Client, t0() + DAY, t0()).unwrap();
+    let req = IssueRequest::new(
+        name("CN=x"),
+        p.leaf_key.public_key(),
+        Profile::Client,
+        t0() + DAY,
+        t0(),
+    )
+    .unwrap();
     assert!(int_ca.issue(&req, &mut TestRng(1)).is_err());
 }
 
@@ -422,7 +651,8 @@ fn ca_refuses_bad_requests() {
 fn composite_component_key_ids_cover_both_components() {
     let k = SigningKey::generate(Algorithm::DEFAULT, &mut TestRng(3)).unwrap();
     assert_eq!(ca::component_key_ids(k.public_key()).len(), 3);
-    let k = SigningKey::generate(Algorithm::from_name("ed25519").unwrap(), &mut TestRng(3)).unwrap();
+    let k =
+        SigningKey::generate(Algorithm::from_name("ed25519").unwrap(), &mut TestRng(3)).unwrap();
     assert_eq!(ca::component_key_ids(k.public_key()).len(), 1);
 }
 

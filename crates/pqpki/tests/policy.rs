@@ -1,6 +1,11 @@
 //! Experimental multi-algorithm policy over composite components, RFC 9763 related-certificate
 //! pairs and chameleon Base/Delta pairs; RFC 9763 binding and request attribute.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 mod common;
 
@@ -56,22 +61,55 @@ struct Chain {
     leaf_key: SigningKey,
 }
 
-fn chain(a: Algorithm, seed: u64, leaf_exts: Vec<x509_cert::ext::Extension>, leaf_days: u32) -> Chain {
+fn chain(
+    a: Algorithm,
+    seed: u64,
+    leaf_exts: Vec<x509_cert::ext::Extension>,
+    leaf_days: u32,
+) -> Chain {
     let mut rng = TestRng(seed);
     let root_key = SigningKey::generate(a, &mut rng).unwrap();
-    let root = ca::self_signed_root(&root_key, Name::from_str(&format!("CN=Root {a}")).unwrap(), t0() - DAY, t0() + 99 * DAY, None, None, &mut rng).unwrap();
+    let root = ca::self_signed_root(
+        &root_key,
+        Name::from_str(&format!("CN=Root {a}")).unwrap(),
+        t0() - DAY,
+        t0() + 99 * DAY,
+        None,
+        None,
+        &mut rng,
+    )
+    .unwrap();
     let leaf_key = SigningKey::generate(a, &mut rng).unwrap();
-    let mut req = IssueRequest::new(Name::from_str("CN=peer.test").unwrap(), leaf_key.public_key(), Profile::Client, t0() - DAY, t0() + leaf_days * DAY).unwrap();
+    let mut req = IssueRequest::new(
+        Name::from_str("CN=peer.test").unwrap(),
+        leaf_key.public_key(),
+        Profile::Client,
+        t0() - DAY,
+        t0() + leaf_days * DAY,
+    )
+    .unwrap();
     req.sans = SubjectAltNames::parse(["peer.test"]).unwrap();
     req.extra_extensions = leaf_exts;
-    let leaf = CertificateAuthority::new(root.clone(), &root_key).unwrap().issue(&req, &mut rng).unwrap();
-    Chain { root, leaf, leaf_key }
+    let leaf = CertificateAuthority::new(root.clone(), &root_key)
+        .unwrap()
+        .issue(&req, &mut rng)
+        .unwrap();
+    Chain {
+        root,
+        leaf,
+        leaf_key,
+    }
 }
 
 #[test]
 fn related_pair_migration_from_or_to_and() {
     let classical = chain(alg("ecdsa-p256-sha256"), 3, vec![], 10);
-    let pq = chain(alg("id-ML-DSA-65"), 4, vec![related::extension(&classical.leaf).unwrap()], 10);
+    let pq = chain(
+        alg("id-ML-DSA-65"),
+        4,
+        vec![related::extension(&classical.leaf).unwrap()],
+        10,
+    );
     related::verify_binding(&pq.leaf, &classical.leaf).unwrap();
     assert!(related::verify_binding(&classical.leaf, &pq.leaf).is_err());
     let at = |t| Options::at(t);
@@ -82,7 +120,8 @@ fn related_pair_migration_from_or_to_and() {
     assert!(Policy::parse("and").unwrap().holds(&ev));
     // the classical chain fails (wrong anchor): OR still accepts, AND does not
     let vb_bad = validate::validate_chain(&classical.leaf, &[], &[pq.root.clone()], &at(t0()));
-    let ev = policy::evidence_from_related_pair((&pq.leaf, &va), (&classical.leaf, &vb_bad)).unwrap();
+    let ev =
+        policy::evidence_from_related_pair((&pq.leaf, &va), (&classical.leaf, &vb_bad)).unwrap();
     assert!(!Policy::parse("and").unwrap().holds(&ev));
     assert!(Policy::parse("or").unwrap().holds(&ev));
     assert!(Policy::parse("pq").unwrap().holds(&ev));
@@ -98,17 +137,46 @@ fn related_pair_migration_from_or_to_and() {
 #[test]
 fn related_cert_request_attribute() {
     let classical = chain(alg("ed25519"), 6, vec![], 10);
-    let attr = related::request_attribute(&classical.leaf, &classical.leaf_key, t0(), "https://repo.test/c.der", &mut TestRng(1)).unwrap();
-    let rc = related::verify_request_attribute(&attr, &classical.leaf, t0() + Duration::from_secs(60), Duration::from_secs(300)).unwrap();
+    let attr = related::request_attribute(
+        &classical.leaf,
+        &classical.leaf_key,
+        t0(),
+        "https://repo.test/c.der",
+        &mut TestRng(1),
+    )
+    .unwrap();
+    let rc = related::verify_request_attribute(
+        &attr,
+        &classical.leaf,
+        t0() + Duration::from_secs(60),
+        Duration::from_secs(300),
+    )
+    .unwrap();
     assert_eq!(rc.location_info.to_string(), "https://repo.test/c.der");
     // stale
-    assert!(related::verify_request_attribute(&attr, &classical.leaf, t0() + DAY, Duration::from_secs(300)).is_err());
+    assert!(
+        related::verify_request_attribute(
+            &attr,
+            &classical.leaf,
+            t0() + DAY,
+            Duration::from_secs(300)
+        )
+        .is_err()
+    );
     // signed by another key
     let other = chain(alg("ed25519"), 7, vec![], 10);
-    let forged = related::request_attribute(&classical.leaf, &other.leaf_key, t0(), "x", &mut TestRng(1)).unwrap();
-    assert!(related::verify_request_attribute(&forged, &classical.leaf, t0(), Duration::from_secs(300)).is_err());
+    let forged =
+        related::request_attribute(&classical.leaf, &other.leaf_key, t0(), "x", &mut TestRng(1))
+            .unwrap();
+    assert!(
+        related::verify_request_attribute(&forged, &classical.leaf, t0(), Duration::from_secs(300))
+            .is_err()
+    );
     // names a different certificate
-    assert!(related::verify_request_attribute(&attr, &other.leaf, t0(), Duration::from_secs(300)).is_err());
+    assert!(
+        related::verify_request_attribute(&attr, &other.leaf, t0(), Duration::from_secs(300))
+            .is_err()
+    );
 }
 
 #[test]
@@ -118,14 +186,45 @@ fn chameleon_pair_under_policy() {
     let pq = alg("id-ML-DSA-87");
     let ec_key = SigningKey::generate(ec, &mut rng).unwrap();
     let pq_key = SigningKey::generate(pq, &mut rng).unwrap();
-    let ec_root = ca::self_signed_root(&ec_key, Name::from_str("CN=EC").unwrap(), t0() - DAY, t0() + 9 * DAY, None, None, &mut rng).unwrap();
-    let pq_root = ca::self_signed_root(&pq_key, Name::from_str("CN=PQ").unwrap(), t0() - DAY, t0() + 9 * DAY, None, None, &mut rng).unwrap();
+    let ec_root = ca::self_signed_root(
+        &ec_key,
+        Name::from_str("CN=EC").unwrap(),
+        t0() - DAY,
+        t0() + 9 * DAY,
+        None,
+        None,
+        &mut rng,
+    )
+    .unwrap();
+    let pq_root = ca::self_signed_root(
+        &pq_key,
+        Name::from_str("CN=PQ").unwrap(),
+        t0() - DAY,
+        t0() + 9 * DAY,
+        None,
+        None,
+        &mut rng,
+    )
+    .unwrap();
     let ee_pq = SigningKey::generate(pq, &mut rng).unwrap();
     let ee_ec = SigningKey::generate(ec, &mut rng).unwrap();
-    let mut req = IssueRequest::new(Name::from_str("CN=ee").unwrap(), ee_pq.public_key(), Profile::Client, t0(), t0() + DAY).unwrap();
-    let delta = CertificateAuthority::new(pq_root.clone(), &pq_key).unwrap().issue(&req, &mut rng).unwrap();
+    let mut req = IssueRequest::new(
+        Name::from_str("CN=ee").unwrap(),
+        ee_pq.public_key(),
+        Profile::Client,
+        t0(),
+        t0() + DAY,
+    )
+    .unwrap();
+    let delta = CertificateAuthority::new(pq_root.clone(), &pq_key)
+        .unwrap()
+        .issue(&req, &mut rng)
+        .unwrap();
     req.public_key = ee_ec.public_key().to_spki().unwrap();
-    let base = CertificateAuthority::new(ec_root.clone(), &ec_key).unwrap().issue_with_delta(&req, &delta, &mut rng).unwrap();
+    let base = CertificateAuthority::new(ec_root.clone(), &ec_key)
+        .unwrap()
+        .issue_with_delta(&req, &delta, &mut rng)
+        .unwrap();
     let o = Options::at(t0());
     // the DCD is non-critical, so a legacy validator accepts the Base
     let vb = validate::validate_chain(&base, &[], &[ec_root.clone()], &o);
