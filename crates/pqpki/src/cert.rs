@@ -320,6 +320,17 @@ impl<'a> CertInfo<'a> {
         Ok(Some((e.critical, T::from_der(e.extn_value.as_bytes())?)))
     }
 
+    /// The subject public key, interpreted (refuses prototype OIDs, present parameters, ...).
+    pub fn public_key(&self) -> Result<crate::keys::VerifyingKey> {
+        crate::keys::VerifyingKey::from_spki_der(
+            &self
+                .cert
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()?,
+        )
+    }
+
     /// basicConstraints.
     pub fn basic_constraints(&self) -> Result<Option<BasicConstraints>> {
         Ok(self.find::<BasicConstraints>()?.map(|x| x.1))
