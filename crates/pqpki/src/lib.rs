@@ -101,7 +101,7 @@ pub mod oid;
 pub mod pkcs8;
 pub mod policy;
 pub mod related;
-pub(crate) mod trad;
+pub mod trad;
 pub mod validate;
 
 pub use alg::Algorithm;

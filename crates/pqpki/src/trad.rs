@@ -62,8 +62,10 @@ enum Inner {
     Rsa(RsaKeyPair),
 }
 
-/// A traditional signing key with its component encodings.
-pub(crate) struct TradSigningKey {
+/// A traditional signing key with its component encodings (zeroized on drop). Composite keys
+/// hold one; it is public for inspection and benchmarks, not for building composites from
+/// existing keys.
+pub struct TradSigningKey {
     alg: TradAlg,
     inner: Inner,
     private: Zeroizing<Vec<u8>>,
@@ -145,7 +147,7 @@ fn encode_ec_private_key(curve: Curve, scalar: &[u8]) -> Result<Zeroizing<Vec<u8
 
 impl TradSigningKey {
     /// Fresh key for `alg`.
-    pub(crate) fn generate<R: TryCryptoRng + ?Sized>(alg: TradAlg, rng: &mut R) -> Result<Self> {
+    pub fn generate<R: TryCryptoRng + ?Sized>(alg: TradAlg, rng: &mut R) -> Result<Self> {
         let name = alg.name();
         match alg {
             TradAlg::Ecdsa { curve, .. } => {
@@ -208,7 +210,7 @@ impl TradSigningKey {
     }
 
     /// Import the component private key encoding (see module docs) for `alg`.
-    pub(crate) fn from_private(alg: TradAlg, bytes: &[u8]) -> Result<Self> {
+    pub fn from_private(alg: TradAlg, bytes: &[u8]) -> Result<Self> {
         let name = alg.name();
         let invalid = |reason| Error::InvalidPrivateKey { alg: name, reason };
         match alg {
@@ -311,22 +313,22 @@ impl TradSigningKey {
         }
     }
 
-    pub(crate) fn alg(&self) -> TradAlg {
+    pub fn alg(&self) -> TradAlg {
         self.alg
     }
 
     /// The component private key encoding.
-    pub(crate) fn private_bytes(&self) -> &[u8] {
+    pub fn private_bytes(&self) -> &[u8] {
         &self.private
     }
 
     /// The component public key encoding.
-    pub(crate) fn public_bytes(&self) -> &[u8] {
+    pub fn public_bytes(&self) -> &[u8] {
         &self.public
     }
 
     /// Trad.Sign(sk, msg): the algorithm hashes `msg` itself.
-    pub(crate) fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
         let alg = self.alg.name();
         let fail = |reason| Error::Signing { alg, reason };
         match (&self.inner, self.alg) {
@@ -364,7 +366,7 @@ impl TradSigningKey {
 }
 
 /// Check the structure of a component public key for `alg` (length, point format, RSA size).
-pub(crate) fn check_public_key(alg: TradAlg, pk: &[u8]) -> Result<()> {
+pub fn check_public_key(alg: TradAlg, pk: &[u8]) -> Result<()> {
     let name = alg.name();
     let invalid = |reason| Error::InvalidPublicKey { alg: name, reason };
     match alg {
@@ -422,7 +424,7 @@ pub(crate) fn rsa_modulus_bits(pk: &[u8]) -> Option<usize> {
 
 /// Trad.Verify(pk, msg, sig). RSA keys of any size from 2048 to 8192 bits verify here; callers
 /// that need an exact size check it with [`check_public_key`].
-pub(crate) fn verify(alg: TradAlg, pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<()> {
+pub fn verify(alg: TradAlg, pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<()> {
     let name = alg.name();
     let bad = Error::BadSignature {
         alg: name,
