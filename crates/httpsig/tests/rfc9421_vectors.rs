@@ -203,3 +203,40 @@ fn section_4_3_both_signatures_verify() {
     let sigs = parse_signature(&header_value("s4_3_multi.signature-full.txt")).unwrap();
     assert!(verifying_key("test-key-ecc-p256").verify(client_base.as_bytes(), &sigs[0].1));
 }
+
+#[test]
+fn gateway_signer_reproduces_the_b3_ttrp_base() {
+    // RFC 9421 B.3 / RFC 9440: the TLS-terminating proxy signs the forwarded Client-Cert.
+    use secdispatch_httpsig::sign::{Signer, SignerConfig};
+    use std::sync::Arc;
+    let key = Arc::new(signing_key("test-key-ecc-p256"));
+    let signer = Signer::new(
+        key,
+        SignerConfig::new(
+            "ttrp",
+            secdispatch_httpsig::component::ComponentId::parse_list(
+                r#""@path" "@query" "@method" "@authority" "client-cert""#,
+            )
+            .unwrap(),
+        ),
+    );
+    let mut req = ttrp_request();
+    let signed = signer.sign_request(&mut req, at(1618884473)).unwrap();
+    assert_eq!(signed.base.as_str(), read("b3_ttrp.base.txt"));
+    assert_eq!(
+        req.headers()[SIGNATURE_INPUT].to_str().unwrap(),
+        header_value("b3_ttrp.signature-input.txt")
+    );
+    // ECDSA is randomized: the signature differs from the RFC's but verifies.
+    let resolver =
+        StaticResolver::new().with("test-key-ecc-p256", verifying_key("test-key-ecc-p256"));
+    let mut policy = VerifyPolicy::default();
+    policy
+        .required_components
+        .push(secdispatch_httpsig::component::ComponentId::field("client-cert").unwrap());
+    policy.require_content_digest = false;
+    let v = Verifier::new(resolver, policy)
+        .verify(&MessageView::request(RequestView::of(&req)), at(1618884473))
+        .unwrap();
+    assert_eq!(v[0].label, "ttrp");
+}
