@@ -104,9 +104,18 @@ pub(crate) fn dictionary_field(
     headers: &HeaderMap,
     name: &'static str,
 ) -> Result<Option<Dictionary>> {
-    match combined_value(headers, name, name)? {
-        None => Ok(None),
-        Some(v) => parse_dictionary(name, &v).map(Some),
+    let mut lines = headers.get_all(name).iter();
+    match (lines.next(), lines.next()) {
+        (None, _) => Ok(None),
+        // One field line (the common case): parse it in place, without a copy.
+        (Some(v), None) => {
+            let text = v.to_str().map_err(|_| Error::FieldNotAscii(name))?;
+            parse_dictionary(name, text).map(Some)
+        }
+        _ => match combined_value(headers, name, name)? {
+            None => Ok(None),
+            Some(v) => parse_dictionary(name, &v).map(Some),
+        },
     }
 }
 

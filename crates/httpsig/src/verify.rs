@@ -305,7 +305,12 @@ impl<R: KeyResolver> Verifier<R> {
                 }
                 _ => p.verify_crypto(),
             };
+            let stop = r.is_ok() && self.policy.selection == Selection::Any;
             results.push((p, r));
+            if stop {
+                // Later signatures are not examined, so their nonces are not spent.
+                break;
+            }
         }
         self.collect(results)
     }
