@@ -225,6 +225,29 @@ impl SignatureRequest {
         Ok(s)
     }
 
+    /// Check that the request can be honoured by a signature over a message of the given
+    /// kind: `@status` only exists in responses, so it cannot be requested for a request
+    /// (RFC 9421 §5.1); `req` components only exist in responses too.
+    pub fn check_for(&self, message_is_request: bool) -> Result<()> {
+        if !message_is_request {
+            return Ok(());
+        }
+        for c in &self.components {
+            if c.name()
+                == &crate::component::ComponentName::Derived(crate::component::Derived::Status)
+            {
+                return Err(Error::DerivedNotApplicable {
+                    component: c.to_string(),
+                    message: "request",
+                });
+            }
+            if c.is_req() {
+                return Err(Error::ReqInRequest(c.to_string()));
+            }
+        }
+        Ok(())
+    }
+
     /// Signature parameters that satisfy this request at time `now` (the responder may add
     /// more). `expires_in` is used when `expires` was requested.
     pub fn params(&self, now: u64, expires_in: u64) -> Result<SignatureParams> {
@@ -333,6 +356,18 @@ mod tests {
         let p = r.params(1618884475, 300).unwrap();
         assert_eq!(p.get_created(), Some(1618884475));
         assert_eq!(p.get_tag(), Some("app-123"));
+    }
+
+    #[test]
+    fn status_cannot_be_requested_for_a_request() {
+        let r = parse_accept_signature(r#"a=("@status" "content-type")"#).unwrap();
+        assert!(matches!(
+            r[0].check_for(true),
+            Err(Error::DerivedNotApplicable { .. })
+        ));
+        r[0].check_for(false).unwrap();
+        let r = parse_accept_signature(r#"a=("@method";req)"#).unwrap();
+        assert!(matches!(r[0].check_for(true), Err(Error::ReqInRequest(_))));
     }
 
     #[test]
