@@ -38,7 +38,7 @@ use crate::component::ComponentId;
 use crate::digest::{CONTENT_DIGEST, DigestAlgorithm, Digests, collect_body, verify_digest_field};
 use crate::error::Error;
 use crate::fields::{ACCEPT_SIGNATURE, append_signature};
-use crate::message::{MessageView, RequestView};
+use crate::message::{MessageView, RequestView, StructuredTypes};
 use crate::params::SignatureInput;
 use crate::resolver::KeyResolver;
 use crate::sign::{Signer, random_nonce, sign_input};
@@ -173,6 +173,8 @@ pub struct VerifyConfig {
     pub challenge_label: String,
     /// Send an `Accept-Signature` challenge with 401 responses (default on).
     pub challenge: bool,
+    /// Structured field types for `sf` components, beyond the built-in list.
+    pub structured: StructuredTypes,
     /// Where "now" comes from.
     pub clock: Clock,
 }
@@ -195,6 +197,7 @@ impl Default for VerifyConfig {
             scheme: crate::message::DEFAULT_SCHEME,
             challenge_label: "sig1".into(),
             challenge: true,
+            structured: StructuredTypes::new(),
             clock: system_clock(),
         }
     }
@@ -330,7 +333,9 @@ where
         if let Some(t) = &collected.trailers {
             view = view.trailers(t);
         }
-        let msg = MessageView::request(view).has_content(has_content);
+        let msg = MessageView::request(view)
+            .has_content(has_content)
+            .structured_types(&config.structured);
         shared.verifier.verify_async(&msg, now).await?
     };
     let sig = verified
@@ -481,6 +486,8 @@ pub struct SignConfig {
     pub body_limit: u64,
     /// Scheme of requests without one in the URI (default `https`).
     pub scheme: &'static str,
+    /// Structured field types for `sf` components, beyond the built-in list.
+    pub structured: StructuredTypes,
     /// Where "now" comes from.
     pub clock: Clock,
 }
@@ -501,6 +508,7 @@ impl Default for SignConfig {
             digest: vec![DigestAlgorithm::Sha256],
             body_limit: 8 << 20,
             scheme: crate::message::DEFAULT_SCHEME,
+            structured: StructuredTypes::new(),
             clock: system_clock(),
         }
     }
@@ -604,7 +612,8 @@ where
     };
     let input = SignatureInput::new(components, signer.params(now)?);
     let signed = {
-        let view = MessageView::request(RequestView::of_parts(&parts).scheme(config.scheme));
+        let view = MessageView::request(RequestView::of_parts(&parts).scheme(config.scheme))
+            .structured_types(&config.structured);
         sign_input(&view, &signer.config().label, input, signer.key())?
     };
     append_signature(
