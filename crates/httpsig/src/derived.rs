@@ -53,8 +53,13 @@ fn host_field(headers: &HeaderMap) -> Result<http::uri::Authority> {
         .map_err(|_| Error::InvalidHost)
 }
 
-fn lower_scheme(req: &RequestView<'_>) -> String {
-    req.effective_scheme().to_ascii_lowercase()
+fn lower_scheme<'a>(req: &RequestView<'a>) -> std::borrow::Cow<'a, str> {
+    let s = req.effective_scheme();
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 fn push_path(req: &RequestView<'_>, out: &mut String) {

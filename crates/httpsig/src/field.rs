@@ -35,6 +35,14 @@ fn base_byte(b: u8) -> bool {
     (0x20..=0x7e).contains(&b) || b == b'\t'
 }
 
+/// `v` as text, if every byte may appear in a signature base.
+fn ascii_value<'a>(v: &'a [u8], id: &ComponentId) -> Result<&'a str> {
+    match std::str::from_utf8(v) {
+        Ok(s) if s.bytes().all(base_byte) => Ok(s),
+        _ => Err(Error::NonAsciiValue(id.to_string())),
+    }
+}
+
 /// Append the value of field component `id` named `name`.
 pub(crate) fn field_value(
     out: &mut String,
@@ -77,12 +85,7 @@ pub(crate) fn field_value(
             if i > 0 {
                 out.push_str(", ");
             }
-            let t = trim_ows(v.as_bytes());
-            if !t.iter().all(|b| base_byte(*b)) {
-                return Err(Error::NonAsciiValue(id.to_string()));
-            }
-            // All bytes are ASCII, checked just above.
-            out.extend(t.iter().map(|b| char::from(*b)));
+            out.push_str(ascii_value(trim_ows(v.as_bytes()), id)?);
         }
         return Ok(());
     }
@@ -93,11 +96,7 @@ pub(crate) fn field_value(
         if i > 0 {
             combined.push_str(", ");
         }
-        let t = trim_ows(v.as_bytes());
-        if !t.iter().all(|b| base_byte(*b)) {
-            return Err(Error::NonAsciiValue(id.to_string()));
-        }
-        combined.extend(t.iter().map(|b| char::from(*b)));
+        combined.push_str(ascii_value(trim_ows(v.as_bytes()), id)?);
     }
     let parse_err = |e: sfv::Error| Error::StructuredFieldParse {
         component: id.to_string(),

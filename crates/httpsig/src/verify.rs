@@ -522,24 +522,9 @@ impl<R: KeyResolver> Verifier<R> {
         let base = signature_base(msg, &entry.input)?;
 
         // How long a nonce must stay spent: as long as the signature could be accepted.
-        let nonce_until = params.get_nonce().map(|_| {
-            let mut end = now + policy.max_age.unwrap_or(Duration::from_secs(300));
-            if let (Some(c), Some(max)) = (created, policy.max_age) {
-                end = SystemTime::UNIX_EPOCH + Duration::from_secs(c) + max;
-            }
-            if let Some(e) = expires {
-                let e = SystemTime::UNIX_EPOCH + Duration::from_secs(e);
-                if e < end || policy.max_age.is_none() {
-                    end = e;
-                }
-            }
-            let end = end + policy.clock_skew;
-            if end <= now {
-                now + Duration::from_secs(1)
-            } else {
-                end
-            }
-        });
+        let nonce_until = params
+            .get_nonce()
+            .map(|_| nonce_window_end(policy, created, expires, now));
 
         Ok(Prepared {
             entry,
@@ -548,6 +533,39 @@ impl<R: KeyResolver> Verifier<R> {
             algorithm,
             nonce_until,
         })
+    }
+}
+
+/// Until when a nonce must stay spent: as long as the signature could still be accepted
+/// (`created + max_age`, or `expires` if sooner, plus the skew). Saturates instead of
+/// overflowing whatever the policy or the signature say.
+fn nonce_window_end(
+    policy: &VerifyPolicy,
+    created: Option<u64>,
+    expires: Option<u64>,
+    now: SystemTime,
+) -> SystemTime {
+    let far = now
+        .checked_add(Duration::from_secs(10 * 365 * 24 * 3600))
+        .unwrap_or(now);
+    let add = |t: SystemTime, d: Duration| t.checked_add(d).unwrap_or(far);
+    let at = |secs: u64| add(SystemTime::UNIX_EPOCH, Duration::from_secs(secs));
+    let mut end = match (created, policy.max_age) {
+        (Some(c), Some(max)) => add(at(c), max),
+        (None, Some(max)) => add(now, max),
+        (_, None) => add(now, Duration::from_secs(300)),
+    };
+    if let Some(e) = expires {
+        let e = at(e);
+        if e < end || policy.max_age.is_none() {
+            end = e;
+        }
+    }
+    let end = add(end, policy.clock_skew).min(far);
+    if end <= now {
+        add(now, Duration::from_secs(1))
+    } else {
+        end
     }
 }
 
@@ -567,5 +585,51 @@ fn replay_error(e: ReplayError) -> Error {
             expected: "at most 246 bytes when a nonce is used",
         },
         other => Error::NonceStore(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    #[test]
+    fn nonce_window() {
+        let p = VerifyPolicy::default();
+        // created + max_age + skew.
+        assert_eq!(nonce_window_end(&p, Some(1000), None, at(1010)), at(1305));
+        // expires sooner.
+        assert_eq!(
+            nonce_window_end(&p, Some(1000), Some(1100), at(1010)),
+            at(1105)
+        );
+        // No max age: expires, or 300 s.
+        let open = VerifyPolicy::permissive();
+        assert_eq!(
+            nonce_window_end(&open, None, Some(5000), at(1000)),
+            at(5005)
+        );
+        assert_eq!(nonce_window_end(&open, None, None, at(1000)), at(1305));
+        // Always in the future.
+        assert_eq!(nonce_window_end(&p, Some(1), None, at(1000)), at(1001));
+    }
+
+    #[test]
+    fn nonce_window_never_overflows() {
+        let p = VerifyPolicy {
+            max_age: Some(Duration::MAX),
+            clock_skew: Duration::MAX,
+            ..VerifyPolicy::default()
+        };
+        let end = nonce_window_end(
+            &p,
+            Some(999_999_999_999_999),
+            Some(999_999_999_999_999),
+            at(1),
+        );
+        assert!(end > at(1));
     }
 }
