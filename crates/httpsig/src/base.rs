@@ -50,6 +50,12 @@ impl SignatureBase {
 /// Build the signature base for `input` over `msg`.
 pub fn signature_base(msg: &MessageView<'_>, input: &SignatureInput) -> Result<SignatureBase> {
     let covered = &input.components;
+    if covered.len() > crate::params::MAX_COMPONENTS {
+        return Err(Error::TooManyComponents {
+            count: covered.len(),
+            limit: crate::params::MAX_COMPONENTS,
+        });
+    }
     let mut out = String::with_capacity(64 + covered.len() * 48);
     for (i, id) in covered.iter().enumerate() {
         if covered[..i].iter().any(|c| c == id) {

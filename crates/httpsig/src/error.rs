@@ -63,6 +63,14 @@ pub enum Error {
         /// Configured limit.
         limit: usize,
     },
+    /// A signature covers more components than the limit (the duplicate check is quadratic).
+    #[error("a signature covers {count} components, more than the limit of {limit}")]
+    TooManyComponents {
+        /// Components listed.
+        count: usize,
+        /// [`crate::params::MAX_COMPONENTS`].
+        limit: usize,
+    },
     /// A field value is not visible ASCII, so it cannot be a structured field.
     #[error("{0} contains bytes that are not visible ASCII")]
     FieldNotAscii(&'static str),
@@ -369,6 +377,7 @@ impl Error {
             | Self::ComponentNotString(_)
             | Self::InvalidSignatureParameter { .. }
             | Self::FieldNotAscii(_)
+            | Self::TooManyComponents { .. }
             | Self::InvalidDigestValue { .. }
             | Self::InvalidDigestPreference { .. }
             | Self::BodyRead(_)

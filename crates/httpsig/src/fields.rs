@@ -76,24 +76,24 @@ pub fn signatures(headers: &HeaderMap) -> Result<Vec<SignatureEntry>> {
         Some(d) => inputs_from_dict(&d)?,
         None => return Err(Error::NoSignatureInput),
     };
-    let mut sigs = match dictionary_field(headers, SIGNATURE)? {
+    let sigs = match dictionary_field(headers, SIGNATURE)? {
         Some(d) => signatures_from_dict(d)?,
         None => return Err(Error::NoSignature),
     };
+    // Pair by label through a map: linear in the number of labels, however many there are.
+    let mut by_label: std::collections::HashMap<String, Vec<u8>> = sigs.into_iter().collect();
     let mut out = Vec::with_capacity(inputs.len());
     for (label, input) in inputs {
-        let pos = sigs
-            .iter()
-            .position(|(l, _)| *l == label)
+        let signature = by_label
+            .remove(&label)
             .ok_or_else(|| Error::MissingSignatureValue(label.clone()))?;
-        let (_, signature) = sigs.swap_remove(pos);
         out.push(SignatureEntry {
             label,
             input,
             signature,
         });
     }
-    if let Some((label, _)) = sigs.into_iter().next() {
+    if let Some(label) = by_label.into_keys().min() {
         return Err(Error::MissingSignatureInput(label));
     }
     Ok(out)

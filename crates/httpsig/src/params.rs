@@ -11,6 +11,10 @@ use crate::component::ComponentId;
 use crate::error::{Error, Result};
 use crate::structured::{is_sf_key, is_sf_string, push_sf_string, serialize_bare_item};
 
+/// Most components one signature may cover. Real signatures cover a handful; the cap keeps
+/// the duplicate check and the base bounded for hostile `Signature-Input` values.
+pub const MAX_COMPONENTS: usize = 128;
+
 /// Largest sf-integer (RFC 8941 §3.3.1).
 const MAX_SF_INTEGER: u64 = 999_999_999_999_999;
 
@@ -270,6 +274,12 @@ impl SignatureInput {
 
     /// Build from a parsed `Signature-Input` inner list.
     pub fn from_inner_list(il: &InnerList) -> Result<Self> {
+        if il.items.len() > MAX_COMPONENTS {
+            return Err(Error::TooManyComponents {
+                count: il.items.len(),
+                limit: MAX_COMPONENTS,
+            });
+        }
         let components = il
             .items
             .iter()
@@ -326,6 +336,21 @@ mod tests {
             input.serialize(),
             r#"("@target-uri" "@authority" "date" "cache-control");keyid="test-key-rsa-pss";alg="rsa-pss-sha512";created=1618884475;expires=1618884775"#
         );
+    }
+
+    #[test]
+    fn component_count_is_capped() {
+        let many: Vec<String> = (0..=MAX_COMPONENTS).map(|i| format!("\"h{i}\"")).collect();
+        let v = format!("s=({})", many.join(" "));
+        assert_eq!(
+            crate::fields::parse_signature_input(&v).unwrap_err(),
+            Error::TooManyComponents {
+                count: MAX_COMPONENTS + 1,
+                limit: MAX_COMPONENTS
+            }
+        );
+        let ok: Vec<String> = (0..MAX_COMPONENTS).map(|i| format!("\"h{i}\"")).collect();
+        assert!(crate::fields::parse_signature_input(&format!("s=({})", ok.join(" "))).is_ok());
     }
 
     #[test]
