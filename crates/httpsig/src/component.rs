@@ -11,7 +11,7 @@
 use std::fmt;
 
 use http::HeaderName;
-use sfv::{BareItem, Item, ListEntry, Parser, Version};
+use sfv::{Item, ListEntry, Parser, RefBareItem, Version};
 
 use crate::error::{Error, Result};
 use crate::structured::{is_sf_string, push_sf_string};
@@ -246,25 +246,38 @@ impl ComponentId {
 
     /// Build from a parsed sf-item (a member of a `Signature-Input` inner list).
     pub fn from_item(item: &Item) -> Result<Self> {
-        let BareItem::String(name) = &item.bare_item else {
+        Self::from_parts(
+            RefBareItem::from(&item.bare_item),
+            item.params
+                .iter()
+                .map(|(k, v)| (k.as_str(), RefBareItem::from(v))),
+        )
+    }
+
+    /// Build from a bare item and its parameters as borrowed from the parser.
+    pub(crate) fn from_parts<'a>(
+        bare: RefBareItem<'_>,
+        params: impl ExactSizeIterator<Item = (&'a str, RefBareItem<'a>)>,
+    ) -> Result<Self> {
+        let RefBareItem::String(name) = bare else {
             return Err(Error::ComponentNotString(
-                crate::structured::serialize_bare_item(&item.bare_item),
+                sfv::ItemSerializer::new().bare_item(bare).finish(),
             ));
         };
         let name = name.as_str();
-        let mut params = Vec::with_capacity(item.params.len());
-        for (k, v) in &item.params {
+        let mut out = Vec::with_capacity(params.len());
+        for (k, v) in params {
             let bad_value = || Error::InvalidComponentParameterValue {
                 component: format!("\"{name}\""),
-                parameter: k.as_str().to_owned(),
+                parameter: k.to_owned(),
             };
-            let p = match (k.as_str(), v) {
-                ("sf", BareItem::Boolean(true)) => ComponentParam::Sf,
-                ("bs", BareItem::Boolean(true)) => ComponentParam::Bs,
-                ("req", BareItem::Boolean(true)) => ComponentParam::Req,
-                ("tr", BareItem::Boolean(true)) => ComponentParam::Tr,
-                ("key", BareItem::String(s)) => ComponentParam::Key(s.as_str().to_owned()),
-                ("name", BareItem::String(s)) => ComponentParam::Name(s.as_str().to_owned()),
+            let p = match (k, v) {
+                ("sf", RefBareItem::Boolean(true)) => ComponentParam::Sf,
+                ("bs", RefBareItem::Boolean(true)) => ComponentParam::Bs,
+                ("req", RefBareItem::Boolean(true)) => ComponentParam::Req,
+                ("tr", RefBareItem::Boolean(true)) => ComponentParam::Tr,
+                ("key", RefBareItem::String(s)) => ComponentParam::Key(s.as_str().to_owned()),
+                ("name", RefBareItem::String(s)) => ComponentParam::Name(s.as_str().to_owned()),
                 ("sf" | "bs" | "req" | "tr" | "key" | "name", _) => return Err(bad_value()),
                 (other, _) => {
                     return Err(Error::UnknownComponentParameter {
@@ -273,9 +286,9 @@ impl ComponentId {
                     });
                 }
             };
-            params.push(p);
+            out.push(p);
         }
-        Self::new(name, params)
+        Self::new(name, out)
     }
 
     /// The component name.

@@ -35,20 +35,7 @@ pub struct SignatureEntry {
 
 /// Parse a `Signature-Input` field value into `(label, input)` pairs, in field order.
 pub fn parse_signature_input(value: &str) -> Result<Vec<(String, SignatureInput)>> {
-    let dict = parse_dictionary("Signature-Input", value)?;
-    inputs_from_dict(&dict)
-}
-
-fn inputs_from_dict(dict: &sfv::Dictionary) -> Result<Vec<(String, SignatureInput)>> {
-    dict.iter()
-        .map(|(label, entry)| match entry {
-            ListEntry::InnerList(il) => Ok((
-                label.as_str().to_owned(),
-                SignatureInput::from_inner_list(il)?,
-            )),
-            ListEntry::Item(_) => Err(Error::SignatureInputNotInnerList(label.as_str().to_owned())),
-        })
-        .collect()
+    crate::signature_input::parse(value)
 }
 
 /// Parse a `Signature` field value into `(label, bytes)` pairs, in field order.
@@ -72,9 +59,23 @@ fn signatures_from_dict(dict: sfv::Dictionary) -> Result<Vec<(String, Vec<u8>)>>
 /// Every signature in `headers`, paired by label, in `Signature-Input` order.
 /// Fails when either field is malformed, or a label is in one field only.
 pub fn signatures(headers: &HeaderMap) -> Result<Vec<SignatureEntry>> {
-    let inputs = match dictionary_field(headers, SIGNATURE_INPUT)? {
-        Some(d) => inputs_from_dict(&d)?,
-        None => return Err(Error::NoSignatureInput),
+    let inputs = {
+        let mut lines = headers.get_all(SIGNATURE_INPUT).iter();
+        match (lines.next(), lines.next()) {
+            (None, _) => return Err(Error::NoSignatureInput),
+            (Some(v), None) => parse_signature_input(
+                v.to_str()
+                    .map_err(|_| Error::FieldNotAscii("Signature-Input"))?,
+            )?,
+            _ => match crate::structured::combined_value(
+                headers,
+                SIGNATURE_INPUT,
+                "Signature-Input",
+            )? {
+                Some(v) => parse_signature_input(&v)?,
+                None => return Err(Error::NoSignatureInput),
+            },
+        }
     };
     let sigs = match dictionary_field(headers, SIGNATURE)? {
         Some(d) => signatures_from_dict(d)?,

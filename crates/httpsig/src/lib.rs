@@ -80,6 +80,7 @@ pub mod params;
 mod query;
 pub mod resolver;
 pub mod sign;
+mod signature_input;
 mod structured;
 pub mod verify;
 

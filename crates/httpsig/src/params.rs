@@ -167,41 +167,47 @@ impl SignatureParams {
 
     /// Build from the parameters of a parsed inner list, checking registered types.
     pub(crate) fn from_sfv(params: &sfv::Parameters) -> Result<Self> {
+        Self::from_pairs(
+            params
+                .iter()
+                .map(|(k, v)| (k.as_str(), sfv::RefBareItem::from(v))),
+        )
+    }
+
+    /// Build from parameters as borrowed from the parser, checking registered types.
+    pub(crate) fn from_pairs<'a>(
+        params: impl Iterator<Item = (&'a str, sfv::RefBareItem<'a>)>,
+    ) -> Result<Self> {
+        use sfv::RefBareItem as R;
         let mut out = SignatureParams::new();
-        for (k, v) in params {
-            let name = k.as_str();
-            match name {
-                "created" | "expires" => {
-                    let i = match v {
-                        BareItem::Integer(i) => i64::from(*i),
-                        _ => {
-                            return Err(Error::InvalidSignatureParameter {
-                                name: name.into(),
-                                expected: "an integer",
-                            });
-                        }
-                    };
-                    let i = u64::try_from(i).map_err(|_| Error::InvalidSignatureParameter {
-                        name: name.into(),
-                        expected: "a non-negative integer",
-                    })?;
-                    out.entries.push((name.to_owned(), ParamValue::Integer(i)));
-                }
-                "nonce" | "alg" | "keyid" | "tag" => match v {
-                    BareItem::String(s) => out
-                        .entries
-                        .push((name.to_owned(), ParamValue::String(s.as_str().to_owned()))),
-                    _ => {
-                        return Err(Error::InvalidSignatureParameter {
+        for (name, v) in params {
+            let value = match (name, v) {
+                ("created" | "expires", R::Integer(i)) => {
+                    ParamValue::Integer(u64::try_from(i64::from(i)).map_err(|_| {
+                        Error::InvalidSignatureParameter {
                             name: name.into(),
-                            expected: "a string",
-                        });
-                    }
-                },
-                _ => out
-                    .entries
-                    .push((name.to_owned(), ParamValue::Other(v.clone()))),
-            }
+                            expected: "a non-negative integer",
+                        }
+                    })?)
+                }
+                ("created" | "expires", _) => {
+                    return Err(Error::InvalidSignatureParameter {
+                        name: name.into(),
+                        expected: "an integer",
+                    });
+                }
+                ("nonce" | "alg" | "keyid" | "tag", R::String(s)) => {
+                    ParamValue::String(s.as_str().to_owned())
+                }
+                ("nonce" | "alg" | "keyid" | "tag", _) => {
+                    return Err(Error::InvalidSignatureParameter {
+                        name: name.into(),
+                        expected: "a string",
+                    });
+                }
+                (_, other) => ParamValue::Other(BareItem::from(other)),
+            };
+            out.entries.push((name.to_owned(), value));
         }
         Ok(out)
     }
