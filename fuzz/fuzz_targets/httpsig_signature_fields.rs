@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(sigs) = parse_signature(text) {
         for (label, bytes) in sigs {
             let member = signature_member(&label, &bytes).expect("parsed signature serializes");
-            assert_eq!(parse_signature(&member).expect("parses"), vec![(label, bytes)]);
+            assert_eq!(
+                parse_signature(&member).expect("parses"),
+                vec![(label, bytes)]
+            );
         }
     }
     if let Ok(reqs) = parse_accept_signature(text) {
