@@ -119,6 +119,32 @@ impl Default for SignOptions {
 }
 
 impl SignOptions {
+    /// The covered components and parameters these options describe, without a key: for
+    /// previewing a base (`sig base` with signing options). `keyid` comes from the options
+    /// only; `alg` is written when `include_alg` is set and `alg` is given.
+    pub fn signature_input(&self) -> Result<SignatureInput> {
+        let mut p = SignatureParams::new();
+        if let Some(c) = self.created {
+            p = p.created(c)?;
+        }
+        if let Some(e) = self.expires {
+            p = p.expires(e)?;
+        }
+        if let Some(n) = &self.nonce {
+            p = p.nonce(n)?;
+        }
+        if let Some(k) = &self.keyid {
+            p = p.keyid(k)?;
+        }
+        if let (true, Some(a)) = (self.include_alg, self.alg) {
+            p = p.alg(a.name())?;
+        }
+        if let Some(t) = &self.tag {
+            p = p.tag(t)?;
+        }
+        Ok(SignatureInput::new(self.components.clone(), p))
+    }
+
     fn params(&self, key: &SigningKey) -> Result<SignatureParams> {
         let mut p = SignatureParams::new();
         if let Some(c) = self.created {

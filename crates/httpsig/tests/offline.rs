@@ -42,6 +42,13 @@ fn with_sig(id: &str, base: &str) -> RawMessage {
     m
 }
 
+fn parse_signature_bytes(id: &str) -> Vec<u8> {
+    secdispatch_httpsig::fields::parse_signature(&header_value(&format!("{id}.signature.txt")))
+        .unwrap()
+        .remove(0)
+        .1
+}
+
 fn key_file(keyid: &str, public: bool) -> Vec<u8> {
     match keyid {
         "test-shared-secret" => read("test-shared-secret.b64").into_bytes(),
