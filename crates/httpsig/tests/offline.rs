@@ -280,6 +280,38 @@ fn base_of_existing_and_new_signatures() {
         message_base(&plain, None, None, "https", None).unwrap_err(),
         Error::NoSignatureInput
     );
+    // Previewing what `sign_message` would sign, from the same options.
+    let opts = SignOptions {
+        components: ComponentId::parse_list(
+            r#""date" "@method" "@path" "@authority" "content-type" "content-length""#,
+        )
+        .unwrap(),
+        created: Some(1618884473),
+        keyid: Some("test-key-ed25519".into()),
+        ..SignOptions::default()
+    };
+    let preview = message_base(
+        &plain,
+        None,
+        Some(&opts.signature_input().unwrap()),
+        "https",
+        None,
+    )
+    .unwrap();
+    assert_eq!(preview.as_str(), read("b26.base.txt"));
+    let mut signed = msg("test-request.http");
+    let s = sign_message(
+        &mut signed,
+        &key_file("test-key-ed25519", false),
+        &SignOptions {
+            label: "sig-b26".into(),
+            ..opts
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(s.base, preview);
+    assert_eq!(s.signature, parse_signature_bytes("b26"));
 }
 
 #[test]
