@@ -81,9 +81,30 @@ pub fn signatures(headers: &HeaderMap) -> Result<Vec<SignatureEntry>> {
         Some(d) => signatures_from_dict(d)?,
         None => return Err(Error::NoSignature),
     };
-    // Pair by label through a map: linear in the number of labels, however many there are.
-    let mut by_label: std::collections::HashMap<String, Vec<u8>> = sigs.into_iter().collect();
+    // Pair by label: a scan for the usual one or two signatures, a map beyond that so the
+    // cost stays linear however many labels a hostile message carries.
     let mut out = Vec::with_capacity(inputs.len());
+    if sigs.len() <= 8 {
+        let mut sigs: Vec<Option<(String, Vec<u8>)>> = sigs.into_iter().map(Some).collect();
+        for (label, input) in inputs {
+            let signature = sigs
+                .iter_mut()
+                .find(|s| s.as_ref().is_some_and(|(l, _)| *l == label))
+                .and_then(Option::take)
+                .ok_or_else(|| Error::MissingSignatureValue(label.clone()))?
+                .1;
+            out.push(SignatureEntry {
+                label,
+                input,
+                signature,
+            });
+        }
+        if let Some((label, _)) = sigs.into_iter().flatten().next() {
+            return Err(Error::MissingSignatureInput(label));
+        }
+        return Ok(out);
+    }
+    let mut by_label: std::collections::HashMap<String, Vec<u8>> = sigs.into_iter().collect();
     for (label, input) in inputs {
         let signature = by_label
             .remove(&label)
@@ -406,6 +427,29 @@ mod tests {
         );
         h.remove(SIGNATURE_INPUT);
         assert_eq!(signatures(&h).unwrap_err(), Error::NoSignatureInput);
+    }
+
+    #[test]
+    fn pairing_many_labels() {
+        let n = 20;
+        let si: Vec<String> = (0..n).map(|i| format!("s{i}=()")).collect();
+        let mut sig: Vec<String> = (0..n).map(|i| format!("s{i}=:AA==:")).collect();
+        let mut h = HeaderMap::new();
+        h.insert(SIGNATURE_INPUT, si.join(", ").parse().unwrap());
+        h.insert(SIGNATURE, sig.join(", ").parse().unwrap());
+        assert_eq!(signatures(&h).unwrap().len(), n);
+        sig.push("extra=:AA==:".into());
+        h.insert(SIGNATURE, sig.join(", ").parse().unwrap());
+        assert_eq!(
+            signatures(&h).unwrap_err(),
+            Error::MissingSignatureInput("extra".into())
+        );
+        sig.truncate(n - 1);
+        h.insert(SIGNATURE, sig.join(", ").parse().unwrap());
+        assert!(matches!(
+            signatures(&h).unwrap_err(),
+            Error::MissingSignatureValue(_)
+        ));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! preserved exactly. Parameters outside the registry are kept (they are signed too) and can
 //! be refused by the verification policy.
 
+use std::borrow::Cow;
+
 use sfv::{BareItem, InnerList, Key};
 
 use crate::component::ComponentId;
@@ -17,6 +19,15 @@ pub const MAX_COMPONENTS: usize = 128;
 
 /// Largest sf-integer (RFC 8941 §3.3.1).
 const MAX_SF_INTEGER: u64 = 999_999_999_999_999;
+
+/// The name of a parameter: registered names are static (no allocation per signature).
+fn param_name(name: &str) -> Cow<'static, str> {
+    const REGISTERED: [&str; 6] = ["created", "expires", "nonce", "alg", "keyid", "tag"];
+    match REGISTERED.iter().find(|r| **r == name) {
+        Some(r) => Cow::Borrowed(r),
+        None => Cow::Owned(name.to_owned()),
+    }
+}
 
 /// One signature parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +43,7 @@ pub enum ParamValue {
 /// The signature parameters, in signer order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignatureParams {
-    entries: Vec<(String, ParamValue)>,
+    entries: Vec<(Cow<'static, str>, ParamValue)>,
 }
 
 impl SignatureParams {
@@ -42,10 +53,10 @@ impl SignatureParams {
     }
 
     fn set(&mut self, name: &str, value: ParamValue) {
-        if let Some(e) = self.entries.iter_mut().find(|(k, _)| k == name) {
+        if let Some(e) = self.entries.iter_mut().find(|(k, _)| *k == name) {
             e.1 = value;
         } else {
-            self.entries.push((name.to_owned(), value));
+            self.entries.push((param_name(name), value));
         }
     }
 
@@ -115,14 +126,14 @@ impl SignatureParams {
 
     fn integer(&self, name: &str) -> Option<u64> {
         self.entries.iter().find_map(|(k, v)| match v {
-            ParamValue::Integer(i) if k == name => Some(*i),
+            ParamValue::Integer(i) if *k == name => Some(*i),
             _ => None,
         })
     }
 
     fn string(&self, name: &str) -> Option<&str> {
         self.entries.iter().find_map(|(k, v)| match v {
-            ParamValue::String(s) if k == name => Some(s.as_str()),
+            ParamValue::String(s) if *k == name => Some(s.as_str()),
             _ => None,
         })
     }
@@ -153,7 +164,7 @@ impl SignatureParams {
     }
 
     /// All parameters in order.
-    pub fn entries(&self) -> &[(String, ParamValue)] {
+    pub fn entries(&self) -> &[(Cow<'static, str>, ParamValue)] {
         &self.entries
     }
 
@@ -162,7 +173,7 @@ impl SignatureParams {
         self.entries
             .iter()
             .filter(|(_, v)| matches!(v, ParamValue::Other(_)))
-            .map(|(k, _)| k.as_str())
+            .map(|(k, _)| k.as_ref())
     }
 
     /// Build from the parameters of a parsed inner list, checking registered types.
@@ -207,7 +218,7 @@ impl SignatureParams {
                 }
                 (_, other) => ParamValue::Other(BareItem::from(other)),
             };
-            out.entries.push((name.to_owned(), value));
+            out.entries.push((param_name(name), value));
         }
         Ok(out)
     }
@@ -239,16 +250,16 @@ impl SignatureParams {
     pub fn to_sfv(&self) -> Result<sfv::Parameters> {
         let mut p = sfv::Parameters::new();
         for (k, v) in &self.entries {
-            let key = Key::from_string(k.clone())
-                .map_err(|_| Error::UnserializableParameter(k.clone()))?;
+            let key = Key::from_string(k.to_string())
+                .map_err(|_| Error::UnserializableParameter(k.to_string()))?;
             let item = match v {
                 ParamValue::Integer(i) => BareItem::Integer(
                     sfv::Integer::try_from(*i)
-                        .map_err(|_| Error::UnserializableParameter(k.clone()))?,
+                        .map_err(|_| Error::UnserializableParameter(k.to_string()))?,
                 ),
                 ParamValue::String(s) => BareItem::String(
                     sfv::String::from_string(s.clone())
-                        .map_err(|_| Error::UnserializableParameter(k.clone()))?,
+                        .map_err(|_| Error::UnserializableParameter(k.to_string()))?,
                 ),
                 ParamValue::Other(b) => b.clone(),
             };

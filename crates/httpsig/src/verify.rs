@@ -502,10 +502,8 @@ impl<R: KeyResolver> Verifier<R> {
             .first()
             .map(|k| k.algorithm())
             .ok_or_else(|| Error::UnknownKey(params.get_keyid().unwrap_or("").to_owned()))?;
-        let keys: Vec<_> = keys
-            .into_iter()
-            .filter(|k| k.algorithm() == algorithm)
-            .collect();
+        let mut keys = keys;
+        keys.retain(|k| k.algorithm() == algorithm);
         if let Some(a) = params.get_alg() {
             let requested: Algorithm = a.parse()?;
             if requested != algorithm {
