@@ -173,8 +173,20 @@ impl CompositeSigningKey {
     }
 }
 
-/// Split and structurally check a composite public key.
+/// Split and structurally check a composite public key (lengths, point format, RSA size, Ed448
+/// point decoding).
 pub(crate) fn split_public_key<'a>(
+    params: &CompositeParams,
+    pk: &'a [u8],
+) -> Result<(&'a [u8], &'a [u8])> {
+    let (a, b) = split_public_key_unchecked(params, pk)?;
+    trad::check_public_key(params.trad, b)?;
+    Ok((a, b))
+}
+
+/// Split at the ML-DSA public key length. Verification uses this: the component verifiers decode
+/// (and reject) their keys themselves, so decoding twice (costly for Ed448) is avoided.
+fn split_public_key_unchecked<'a>(
     params: &CompositeParams,
     pk: &'a [u8],
 ) -> Result<(&'a [u8], &'a [u8])> {
@@ -186,9 +198,7 @@ pub(crate) fn split_public_key<'a>(
             got: pk.len(),
         });
     }
-    let (a, b) = pk.split_at(n);
-    trad::check_public_key(params.trad, b)?;
-    Ok((a, b))
+    Ok(pk.split_at(n))
 }
 
 /// Composite Verify(pk, M, sig, ctx): valid iff both components verify over M'. Every length or
@@ -244,7 +254,7 @@ pub fn verify_components(
 }
 
 fn verify_representative(params: &CompositeParams, pk: &[u8], m: &[u8], sig: &[u8]) -> Result<()> {
-    let (mpk, tpk) = split_public_key(params, pk)?;
+    let (mpk, tpk) = split_public_key_unchecked(params, pk)?;
     let n = params.mldsa.signature_len();
     if sig.len() <= n {
         return Err(Error::SignatureLength {

@@ -95,6 +95,7 @@ pub mod composite;
 pub mod crl;
 pub mod csr;
 pub mod error;
+pub mod inspect;
 pub mod keys;
 pub mod mldsa;
 pub mod oid;

@@ -665,3 +665,27 @@ fn malformed_certificate_der_is_an_error() {
     }
     assert!(Certificate::from_der(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
 }
+
+#[test]
+fn inspect_names_algorithms_components_and_extensions() {
+    let p = make_pki(Algorithm::DEFAULT, 28);
+    let text = secdispatch_pqpki::inspect::certificate(&p.leaf).unwrap();
+    assert!(
+        text.contains("id-MLDSA65-ECDSA-P256-SHA512 (1.3.6.1.5.5.7.6.45)"),
+        "{text}"
+    );
+    assert!(text.contains("component: ML-DSA-65, 1952 bytes"), "{text}");
+    assert!(text.contains("component: ECDSA P-256, 65 bytes"), "{text}");
+    assert!(
+        text.contains("basicConstraints") && text.contains("critical"),
+        "{text}"
+    );
+    assert!(text.contains("DNS:       gateway.test"), "{text}");
+    let ks = secdispatch_pqpki::inspect::key(p.root_key.public_key()).unwrap();
+    assert_eq!(ks.public_key_len, 1952 + 65);
+    assert_eq!(ks.components.len(), 2);
+    let ec = make_pki(Algorithm::from_name("ecdsa-p256-sha256").unwrap(), 29);
+    let ks = secdispatch_pqpki::inspect::key(ec.leaf_key.public_key()).unwrap();
+    assert_eq!(ks.oid, "1.2.840.10045.2.1");
+    assert!(ks.components.is_empty());
+}
