@@ -105,6 +105,7 @@ impl MlDsaKeyPair {
                 reason: "expandedKey has the wrong length",
             });
         }
+        check_expanded_ranges(level, bytes)?;
         let public = derive_public_from_expanded(level, bytes)?;
         let mut tr = [0u8; 64];
         let mut h = Shake256::default();
@@ -254,6 +255,42 @@ pub(crate) fn verify(
         }
     };
     if ok { Ok(()) } else { Err(bad) }
+}
+
+/// FIPS 204 skDecode range check: s1 and s2 are BitPack(η, η)-encoded, so every packed value
+/// must lie in [0, 2η] (η = 2 → 3 bits, η = 4 → 4 bits per coefficient). Out-of-range values are
+/// not a valid key (and would trip an assertion in the decoder used for the public key).
+fn check_expanded_ranges(level: MlDsaLevel, bytes: &[u8]) -> Result<()> {
+    let (k, l, eta, bits) = match level {
+        MlDsaLevel::L44 => (4usize, 4usize, 2u32, 3usize),
+        MlDsaLevel::L65 => (6, 5, 4, 4),
+        MlDsaLevel::L87 => (8, 7, 2, 3),
+    };
+    let start = 128;
+    let len = (k + l) * 256 * bits / 8;
+    let packed = bytes
+        .get(start..start + len)
+        .ok_or(Error::InvalidPrivateKey {
+            alg: level.name(),
+            reason: "expandedKey has the wrong length",
+        })?;
+    let mut acc: u32 = 0;
+    let mut nbits = 0usize;
+    for &b in packed {
+        acc |= u32::from(b) << nbits;
+        nbits += 8;
+        while nbits >= bits {
+            if acc & ((1 << bits) - 1) > 2 * eta {
+                return Err(Error::InvalidPrivateKey {
+                    alg: level.name(),
+                    reason: "expandedKey s1/s2 coefficient out of range",
+                });
+            }
+            acc >>= bits;
+            nbits -= bits;
+        }
+    }
+    Ok(())
 }
 
 #[allow(deprecated)] // `from_expanded` is deprecated upstream only to steer users to seeds.

@@ -247,3 +247,27 @@ proptest! {
         prop_assert_eq!(back.public_key(), k.public_key());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Arbitrary RFC 9881 expandedKey contents inside a well-formed PKCS#8: an error, never a
+    /// panic (the public key is derived before the tr check).
+    #[test]
+    fn arbitrary_expanded_mldsa_keys_never_panic(body in proptest::collection::vec(any::<u8>(), 2560)) {
+        let alg = seq(&[&secdispatch_pqpki::oid::ML_DSA_44.to_der().unwrap()]);
+        let p8 = seq(&[&[2, 1, 0], &alg, &tlv(0x04, &tlv(0x04, &body))]);
+        prop_assert!(SigningKey::from_pkcs8_der(&p8).is_err());
+    }
+
+    /// Every single-byte corruption of a composite PKCS#8 is an error or an equal-or-different
+    /// key, never a panic.
+    #[test]
+    fn corrupted_composite_pkcs8_never_panics(pos in any::<prop::sample::Index>(), val in any::<u8>()) {
+        let k = SigningKey::from_raw(Algorithm::from_name("id-MLDSA44-Ed25519-SHA512").unwrap(), &[7u8; 64]).unwrap();
+        let mut der = k.to_pkcs8_der().unwrap().to_vec();
+        let i = pos.index(der.len());
+        der[i] = val;
+        let _ = SigningKey::from_pkcs8_der(&der);
+    }
+}

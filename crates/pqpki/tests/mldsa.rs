@@ -182,3 +182,16 @@ fn hedged_signatures_differ_and_deterministic_ones_repeat() {
     k.public_key().verify(b"m", s1.as_bytes()).unwrap();
     k.public_key().verify(b"m", s2.as_bytes()).unwrap();
 }
+
+#[test]
+fn expanded_key_with_out_of_range_secret_coefficient_is_refused() {
+    for l in [MlDsaLevel::L44, MlDsaLevel::L65, MlDsaLevel::L87] {
+        let k = SigningKey::mldsa_from_seed(l, &[5u8; 32]).unwrap();
+        let der = k.to_pkcs8_der_with(MlDsaKeyForm::Expanded).unwrap();
+        let n = l.expanded_key_len();
+        let mut exp = der[der.len() - n..].to_vec();
+        exp[128] = 0xff; // first s1 coefficient = 7 (η = 2) or 15 (η = 4): outside [0, 2η]
+        let e = SigningKey::from_pkcs8_der(&pkcs8(l, &tlv(0x04, &exp))).unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{l:?}: {e}");
+    }
+}

@@ -689,3 +689,30 @@ fn inspect_names_algorithms_components_and_extensions() {
     assert_eq!(ks.oid, "1.2.840.10045.2.1");
     assert!(ks.components.is_empty());
 }
+
+mod corruption {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Corrupting any byte of a composite certificate makes parsing or validation fail with an
+        /// error value, never a panic, and never yields a valid chain unless the byte was unchanged.
+        #[test]
+        fn corrupted_certificates_fail_cleanly(pos in any::<prop::sample::Index>(), val in any::<u8>()) {
+            let p = make_pki(Algorithm::from_name("id-MLDSA44-Ed25519-SHA512").unwrap(), 30);
+            let mut der = p.leaf.to_der().unwrap();
+            let i = pos.index(der.len());
+            let changed = der[i] != val;
+            der[i] = val;
+            if let Ok(c) = cert::from_der(&der) {
+                let r = validate::validate_chain(&c, &[p.int.clone()], &[p.root.clone()], &Options::at(t0()));
+                if changed && c.to_der().unwrap() != p.leaf.to_der().unwrap() {
+                    prop_assert!(r.is_err());
+                }
+                let _ = secdispatch_pqpki::inspect::certificate(&c);
+            }
+        }
+    }
+}
