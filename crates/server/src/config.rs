@@ -32,6 +32,10 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Size limits and timeouts shared by every HTTP service.
     pub limits: Limits,
+    /// The TLS-terminating gateway.
+    pub gateway: GatewayConfig,
+    /// The demonstration backend behind the gateway.
+    pub backend_demo: BackendDemoConfig,
 }
 
 /// Log output format.
@@ -143,6 +147,192 @@ impl Default for Limits {
     }
 }
 
+/// `[gateway]`: the TLS-terminating reverse proxy (RFC 9440 Client-Cert, RFC 9421 signing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Address of the TLS listener; `--listen` overrides.
+    pub listen: SocketAddr,
+    /// Server certificates, chosen by SNI. Empty: `pki/gateway.crt` and `pki/gateway.key`
+    /// in the data directory (made by `secdispatch up`).
+    pub certificates: Vec<CertificateConfig>,
+    /// PEM file of the trust anchors client certificates must chain to. Empty:
+    /// `pki/root.crt` in the data directory.
+    pub client_ca: Option<PathBuf>,
+    /// How often certificate files are checked for changes (hot reload).
+    #[serde(with = "duration")]
+    pub reload_interval: Duration,
+    /// Also forward `Client-Cert-Chain` (the intermediates the client sent).
+    pub client_cert_chain: bool,
+    /// Answer 400 to requests that carry their own `Client-Cert`/`Client-Cert-Chain`
+    /// (default: remove them silently, as RFC 9440 §2.4 allows either).
+    pub reject_client_cert_headers: bool,
+    /// `forwarded` (RFC 7239), `x-forwarded`, `both` or `none`.
+    pub forwarded: ForwardedMode,
+    /// Sign every forwarded request with RFC 9421.
+    pub signing: GatewaySigning,
+    /// Time allowed to connect to an upstream before answering 502.
+    #[serde(with = "duration")]
+    pub upstream_connect_timeout: Duration,
+    /// Time allowed for an upstream's response head before answering 504.
+    #[serde(with = "duration")]
+    pub upstream_response_timeout: Duration,
+    /// After a connection failure, how long an upstream is skipped (passive health).
+    #[serde(with = "duration")]
+    pub upstream_failure_backoff: Duration,
+    /// Where requests go, first match wins (longest path prefix within a host).
+    pub routes: Vec<RouteConfig>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            certificates: Vec::new(),
+            client_ca: None,
+            reload_interval: Duration::from_secs(10),
+            client_cert_chain: false,
+            reject_client_cert_headers: false,
+            forwarded: ForwardedMode::Both,
+            signing: GatewaySigning::default(),
+            upstream_connect_timeout: Duration::from_secs(5),
+            upstream_response_timeout: Duration::from_secs(30),
+            upstream_failure_backoff: Duration::from_secs(10),
+            routes: Vec::new(),
+        }
+    }
+}
+
+/// One server certificate of the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// Host names (SNI) this certificate answers; empty: the default certificate.
+    #[serde(default)]
+    pub server_names: Vec<String>,
+    /// PEM chain, end entity first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Which forwarding headers the gateway adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedMode {
+    /// `Forwarded: for=...;proto=https;host=...` (RFC 7239).
+    Forwarded,
+    /// `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`.
+    XForwarded,
+    /// Both forms.
+    Both,
+    /// Neither.
+    None,
+}
+
+/// `[gateway.signing]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySigning {
+    /// Sign forwarded requests.
+    pub enabled: bool,
+    /// Name of the key in the key store; made on first start when absent.
+    pub key_name: String,
+    /// Algorithm of keys the gateway makes: `ed25519`, `ecdsa-p256-sha256` or
+    /// `ecdsa-p384-sha384`.
+    pub algorithm: String,
+    /// Lifetime of a signing key; a new one is made before the current one ends, and the
+    /// old one stays listed for verifiers until it expires.
+    #[serde(with = "duration")]
+    pub key_lifetime: Duration,
+    /// Signature label.
+    pub label: String,
+    /// The `tag` parameter.
+    pub tag: String,
+}
+
+impl Default for GatewaySigning {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            key_name: "gateway-signing".to_owned(),
+            algorithm: "ed25519".to_owned(),
+            key_lifetime: Duration::from_secs(30 * 86_400),
+            label: "gateway".to_owned(),
+            tag: "secdispatch-gateway".to_owned(),
+        }
+    }
+}
+
+/// Client certificate handling of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// No certificate asked for; none forwarded.
+    #[default]
+    None,
+    /// A valid certificate is forwarded; without one the request still passes.
+    Optional,
+    /// A valid certificate is required (TLS alert when every route of the host requires
+    /// one, 403 otherwise).
+    Required,
+}
+
+/// Upstream protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1 with keep-alive.
+    #[default]
+    Http1,
+    /// HTTP/2 over cleartext with prior knowledge.
+    H2c,
+}
+
+/// `[[gateway.routes]]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Host the route applies to (exact, case-insensitive); absent: every host.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Path prefix, matched on segment boundaries (`/api` matches `/api/x`, not `/apix`).
+    #[serde(default = "root_path")]
+    pub path_prefix: String,
+    /// Client certificate handling.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// `http://host:port` base URLs, used round-robin.
+    pub upstreams: Vec<String>,
+    /// Protocol spoken to the upstreams.
+    #[serde(default)]
+    pub upstream_protocol: UpstreamProtocol,
+}
+
+fn root_path() -> String {
+    "/".to_owned()
+}
+
+/// `[backend_demo]`: the demonstration app behind the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendDemoConfig {
+    /// Address to listen on (plain HTTP, behind the gateway); `--listen` overrides.
+    pub listen: SocketAddr,
+    /// Accept `Client-Cert` without a gateway signature from these peer addresses
+    /// (for proxies that cannot sign, such as haproxy or nginx).
+    pub trusted_peers: Vec<std::net::IpAddr>,
+}
+
+impl Default for BackendDemoConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_peers: Vec::new(),
+        }
+    }
+}
+
 /// The file `secdispatch config init` writes: every option, its default, what it does.
 pub const DEFAULT_TOML: &str = r#"# secdispatch configuration. Every key is optional: an absent key takes the default
 # shown here. `secdispatch config check FILE` validates a file; unknown keys are errors.
@@ -184,6 +374,61 @@ request_timeout = "30s"
 idle_timeout = "60s"
 # On SIGINT/SIGTERM, in-flight requests get this long to finish.
 shutdown_timeout = "10s"
+
+[gateway]
+# The TLS listener (--listen overrides).
+listen = "127.0.0.1:8443"
+# Trust anchors (PEM) for client certificates; unset: pki/root.crt in the data directory.
+# client_ca = "/etc/secdispatch/client-roots.pem"
+# Certificate files are checked for changes this often and reloaded without dropping
+# connections.
+reload_interval = "10s"
+# Also forward Client-Cert-Chain (RFC 9440 §2.3).
+client_cert_chain = false
+# Requests that bring their own Client-Cert/Client-Cert-Chain: false removes the fields,
+# true answers 400.
+reject_client_cert_headers = false
+# "forwarded" (RFC 7239), "x-forwarded", "both" or "none".
+forwarded = "both"
+upstream_connect_timeout = "5s"
+upstream_response_timeout = "30s"
+# After a connection failure an upstream is skipped for this long.
+upstream_failure_backoff = "10s"
+
+# Server certificates by SNI; none listed: pki/gateway.crt and pki/gateway.key in the data
+# directory (made by `secdispatch up`).
+# [[gateway.certificates]]
+# server_names = ["www.example.com"]   # empty: the default certificate
+# cert = "/etc/secdispatch/www.crt"     # PEM chain, end entity first
+# key = "/etc/secdispatch/www.key"
+
+# Every forwarded request carries an RFC 9421 signature of the gateway covering
+# @method @authority @path @query, client-cert when present and content-digest when
+# there is a body.
+[gateway.signing]
+enabled = true
+# Key store name of the signing key; made on first start.
+key_name = "gateway-signing"
+# "ed25519", "ecdsa-p256-sha256" or "ecdsa-p384-sha384".
+algorithm = "ed25519"
+# A new key is made before the current one ends.
+key_lifetime = "30days"
+label = "gateway"
+tag = "secdispatch-gateway"
+
+# Routes: first the longest matching path prefix of the request's host, then of any host.
+# No route: `secdispatch up` sends everything to the demo backend.
+# [[gateway.routes]]
+# host = "www.example.com"        # absent: every host
+# path_prefix = "/"
+# client_auth = "optional"        # "none", "optional" or "required"
+# upstreams = ["http://10.0.0.5:8080", "http://10.0.0.6:8080"]
+# upstream_protocol = "http1"     # or "h2c"
+
+[backend_demo]
+listen = "127.0.0.1:8080"
+# Peers allowed to send Client-Cert without a gateway signature (haproxy, nginx).
+trusted_peers = []
 "#;
 
 /// Why a configuration could not be used.

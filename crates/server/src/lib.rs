@@ -23,10 +23,20 @@
 //! # Ok(()) }
 //! ```
 
+// Handlers return `Result<_, Response>` so an early exit is the response itself; boxing
+// every rejection would buy nothing on these cold paths.
+#![allow(clippy::result_large_err)]
+
 pub mod admin;
+pub mod backend;
+pub mod backend_demo;
 pub mod config;
+pub mod gateway;
+pub mod keyring;
+pub mod localpki;
 pub mod metrics;
 pub mod serve;
+pub mod services;
 mod shutdown;
 
 pub use admin::Health;

@@ -104,6 +104,40 @@ pub async fn bind(name: &str, addr: SocketAddr) -> io::Result<TcpListener> {
         .map_err(|e| io::Error::new(e.kind(), format!("{name}: cannot listen on {addr}: {e}")))
 }
 
+/// What a handler can learn about the connection its request came on: a request
+/// extension on every request served here.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The TCP peer (a load balancer, when there is one in front).
+    pub peer: SocketAddr,
+    /// The real client: the peer, or the address a trusted front end (TLS-LB, PROXY
+    /// protocol) reported.
+    pub client: SocketAddr,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The TLS session, when the listener terminates TLS.
+    pub tls: Option<Arc<TlsSession>>,
+}
+
+/// What was negotiated on a TLS connection.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSession {
+    /// `TLSv1.3` or `TLSv1.2`.
+    pub version: &'static str,
+    /// The negotiated ALPN protocol.
+    pub alpn: Option<String>,
+    /// The server name the client asked for.
+    pub sni: Option<String>,
+    /// The client certificate chain as presented (end entity first), when there was one.
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// Whether the presented chain validated against the configured trust anchors.
+    pub client_cert_valid: bool,
+    /// Why it did not, when it did not.
+    pub client_cert_error: Option<String>,
+    /// Subject of the validated client certificate, for logs.
+    pub client_subject: Option<String>,
+}
+
 /// Accept connections on `listener` and serve `app` on each (HTTP/1.1 or HTTP/2, by
 /// preface) until `shutdown` triggers; then stop accepting and let every connection
 /// finish. Connection tasks are spawned through `shutdown` so its drain waits for them.
@@ -127,17 +161,29 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         let app = app.clone();
         let limits = limits.clone();
         let conn_shutdown = shutdown.clone();
+        let info = Arc::new(Connection {
+            peer,
+            client: peer,
+            local: stream.local_addr().unwrap_or(peer),
+            tls: None,
+        });
         shutdown.spawn(async move {
-            serve_connection(stream, app, &limits, conn_shutdown).await;
+            serve_connection(stream, app, &limits, conn_shutdown, info).await;
             tracing::trace!(%peer, "connection closed");
         });
     }
     tracing::debug!(listener = ?local, "stopped accepting");
 }
 
-/// Serve one established connection (plain TCP, TLS, or anything that reads and writes).
-pub async fn serve_connection<I>(io: I, app: Router, limits: &Limits, shutdown: Shutdown)
-where
+/// Serve one established connection (plain TCP, TLS, or anything that reads and writes);
+/// every request gets `info` as an extension.
+pub async fn serve_connection<I>(
+    io: I,
+    app: Router,
+    limits: &Limits,
+    shutdown: Shutdown,
+    info: Arc<Connection>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let activity = Arc::new(AtomicU64::new(0));
@@ -151,9 +197,10 @@ where
     // Count requests being handled, so a slow handler does not make the connection idle.
     let counter = in_flight.clone();
     let service = hyper_util::service::TowerToHyperService::new(tower::service_fn(
-        move |req: http::Request<hyper::body::Incoming>| {
+        move |mut req: http::Request<hyper::body::Incoming>| {
             let app = app.clone();
             let guard = InFlight::enter(&counter);
+            req.extensions_mut().insert(info.clone());
             async move {
                 let res = app.oneshot(req.map(Body::new)).await;
                 drop(guard);

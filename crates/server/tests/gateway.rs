@@ -1,0 +1,276 @@
+//! End to end over loopback: a rustls client (with and without a client certificate) →
+//! gateway (TLS, mTLS, RFC 9440, RFC 9421 signing) → demo backend (signature and
+//! Client-Cert checks). The PKI is the composite-rooted one `secdispatch up` makes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use secdispatch_server::config::{ClientAuth, Config, RouteConfig, UpstreamProtocol};
+use secdispatch_server::gateway::tls::client_config;
+use secdispatch_server::localpki::LocalPki;
+use secdispatch_server::{Metrics, Shutdown, services};
+use secdispatch_store::{Store, StoreLocation};
+use serde_json::Value;
+use tokio::net::TcpStream;
+
+struct System {
+    _dir: tempfile::TempDir,
+    pki: LocalPki,
+    gateway: SocketAddr,
+    backend: SocketAddr,
+    metrics: Metrics,
+    shutdown: Shutdown,
+}
+
+async fn start(extra_routes: Vec<RouteConfig>) -> System {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = LocalPki::at(dir.path());
+    pki.ensure(&["localhost", "127.0.0.1"], SystemTime::now())
+        .unwrap();
+    let store = Arc::new(
+        Store::open(&StoreLocation::sqlite_in(dir.path()))
+            .await
+            .unwrap(),
+    );
+    let metrics = Metrics::new();
+    let shutdown = Shutdown::new();
+    let mut config = Config::default();
+    let any = "127.0.0.1:0".parse().unwrap();
+    // The gateway makes its signing key first; the backend then loads it.
+    let keyring = secdispatch_server::keyring::SigningKeyring::new(
+        store.clone(),
+        &config.gateway.signing.key_name,
+        "ed25519",
+        config.gateway.signing.key_lifetime,
+    )
+    .unwrap();
+    keyring.refresh(SystemTime::now()).await.unwrap();
+    let backend = services::start_backend_demo(&config, any, store.clone(), &metrics, &shutdown)
+        .await
+        .unwrap();
+    config.gateway.routes = extra_routes
+        .into_iter()
+        .map(|mut r| {
+            r.upstreams = vec![format!("http://{backend}")];
+            r
+        })
+        .collect();
+    config.gateway.routes.push(RouteConfig {
+        host: None,
+        path_prefix: "/".into(),
+        client_auth: ClientAuth::Optional,
+        upstreams: vec![format!("http://{backend}")],
+        upstream_protocol: UpstreamProtocol::Http1,
+    });
+    let gateway =
+        services::start_gateway(&config, dir.path(), any, store, None, &metrics, &shutdown)
+            .await
+            .unwrap();
+    System {
+        _dir: dir,
+        pki,
+        gateway,
+        backend,
+        metrics,
+        shutdown,
+    }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(sys: &System, with_cert: bool) -> Result<Sender, std::io::Error> {
+    let client = with_cert.then_some((sys.pki.client_cert.as_path(), sys.pki.client_key.as_path()));
+    let config = client_config(&sys.pki.root_cert, client, &[b"http/1.1"]).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(sys.gateway).await?;
+    let tls = connector
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn send(sender: &mut Sender, req: Request<Full<Bytes>>) -> (StatusCode, Value) {
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+    (status, v)
+}
+
+fn get(path: &str) -> http::request::Builder {
+    Request::get(path).header("host", "localhost")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificate_reaches_the_backend_signed() {
+    let sys = start(vec![]).await;
+    let mut c = connect(&sys, true).await.unwrap();
+    let (status, v) = send(&mut c, get("/hello?x=1").body(Full::default()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["client_certificate"]["subject"],
+        "CN=demo client,O=secdispatch"
+    );
+    assert_eq!(v["client_certificate"]["trusted_by"], "gateway-signature");
+    let covered: Vec<&str> = v["gateway_signature"]["covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        covered,
+        [
+            "\"@method\"",
+            "\"@authority\"",
+            "\"@path\"",
+            "\"@query\"",
+            "\"client-cert\""
+        ]
+    );
+    assert_eq!(v["gateway_signature"]["keyid"], "gateway-signing-v1");
+    assert_eq!(v["query"], "x=1");
+    assert_eq!(v["x_forwarded_for"], "127.0.0.1");
+    assert_eq!(
+        v["forwarded"],
+        "for=127.0.0.1;proto=https;host=\"localhost\""
+    );
+    sys.shutdown.drain(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_client_cert_from_the_client_never_reaches_the_backend() {
+    let sys = start(vec![]).await;
+    let forged = std::fs::read_to_string(&sys.pki.root_cert).unwrap();
+    let forged_der = secdispatch_clientcert::certificates_from_pem(&forged).unwrap();
+    let forged_value = secdispatch_clientcert::encode_client_cert(&forged_der[0]).unwrap();
+    // Without a certificate of its own: the forged field is removed.
+    let mut c = connect(&sys, false).await.unwrap();
+    let req = get("/")
+        .header("client-cert", forged_value.clone())
+        .header("signature", "x=:AA==:")
+        .body(Full::default())
+        .unwrap();
+    let (status, v) = send(&mut c, req).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(v["client_certificate"].is_null(), "{v}");
+    // With one: the backend sees the real certificate, not the forged one.
+    let mut c = connect(&sys, true).await.unwrap();
+    let req = get("/")
+        .header("client-cert", forged_value)
+        .body(Full::default())
+        .unwrap();
+    let (_, v) = send(&mut c, req).await;
+    assert_eq!(
+        v["client_certificate"]["subject"],
+        "CN=demo client,O=secdispatch"
+    );
+    let text = sys.metrics.render();
+    assert!(
+        text.contains("secdispatch_gateway_client_cert_fields_removed_total 2"),
+        "{text}"
+    );
+    assert!(text.contains("client_auth=\"valid\""), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_route_refuses_clients_without_a_certificate() {
+    let sys = start(vec![RouteConfig {
+        host: None,
+        path_prefix: "/secure".into(),
+        client_auth: ClientAuth::Required,
+        upstreams: vec![],
+        upstream_protocol: UpstreamProtocol::Http1,
+    }])
+    .await;
+    let mut c = connect(&sys, false).await.unwrap();
+    let (status, _) = send(&mut c, get("/secure/x").body(Full::default()).unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(&mut c, get("/open").body(Full::default()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut c = connect(&sys, true).await.unwrap();
+    let (status, v) = send(&mut c, get("/secure/x").body(Full::default()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_get_a_content_digest_the_backend_checks() {
+    let sys = start(vec![]).await;
+    let mut c = connect(&sys, true).await.unwrap();
+    let req = Request::post("/upload")
+        .header("host", "localhost")
+        .body(Full::new(Bytes::from_static(b"{\"hello\": \"world\"}")))
+        .unwrap();
+    let (status, v) = send(&mut c, req).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["body_bytes"], 18);
+    assert!(
+        v["content_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha-256=:"),
+        "{v}"
+    );
+    let covered = v["gateway_signature"]["covered"].to_string();
+    assert!(covered.contains("content-digest"), "{covered}");
+}
+
+/// A plain HTTP/1.1 request straight to the backend, bypassing the gateway.
+async fn direct(addr: SocketAddr, headers: &[(&str, String)]) -> (StatusCode, String) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut req = Request::get("/").header("host", "localhost");
+    for (k, v) in headers {
+        req = req.header(*k, v.as_str());
+    }
+    let resp = sender
+        .send_request(req.body(Full::<Bytes>::default()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_refuses_requests_that_did_not_come_through_the_gateway() {
+    let sys = start(vec![]).await;
+    let pem = std::fs::read_to_string(&sys.pki.client_cert).unwrap();
+    let der = secdispatch_clientcert::certificates_from_pem(&pem).unwrap();
+    let forged = secdispatch_clientcert::encode_client_cert(&der[0])
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // Unsigned, with a forged Client-Cert.
+    let (status, body) = direct(sys.backend, &[("client-cert", forged.clone())]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // A made-up signature.
+    let (status, body) = direct(
+        sys.backend,
+        &[
+            ("client-cert", forged),
+            ("signature-input", "gateway=(\"@method\" \"@authority\" \"@path\" \"@query\" \"client-cert\");created=1700000000;keyid=\"gateway-signing-v1\";tag=\"secdispatch-gateway\"".into()),
+            ("signature", "gateway=:AAAA:".into()),
+        ],
+    )
+    .await;
+    assert!(
+        status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST,
+        "{status} {body}"
+    );
+}
