@@ -62,6 +62,9 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Start every service on localhost, print where each listens, stop on Ctrl-C.
     Up(UpArgs),
+    /// HTTP Message Signatures (RFC 9421) and Digest Fields (RFC 9530) on message files.
+    #[command(subcommand)]
+    Sig(crate::cmd::sig::SigCommand),
 }
 
 #[derive(Debug, Subcommand)]

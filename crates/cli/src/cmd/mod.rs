@@ -1,6 +1,7 @@
 //! One module per command; each is parse → load → call the layers below.
 
 mod config;
+pub(crate) mod sig;
 mod up;
 mod version;
 
@@ -28,6 +29,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(ConfigCommand::Show) => config::show(&ctx),
         Command::Up(args) => runtime()?.block_on(up::run(ctx, args)),
+        Command::Sig(cmd) => sig::run(cmd),
         Command::Version | Command::Config(_) => Ok(ExitCode::SUCCESS),
     }
 }

@@ -3,7 +3,16 @@
 use std::process::ExitCode;
 
 /// The specifications this build implements, one line each, added as each lands.
-pub(crate) const SPECIFICATIONS: &[(&str, &str)] = &[];
+pub(crate) const SPECIFICATIONS: &[(&str, &str)] = &[
+    (
+        "RFC 9421",
+        "HTTP Message Signatures (sig, gateway signing, backend verification)",
+    ),
+    (
+        "RFC 9530",
+        "Digest Fields: Content-Digest, Repr-Digest, Want-*",
+    ),
+];
 
 #[allow(clippy::print_stdout)]
 pub(crate) fn run() -> anyhow::Result<ExitCode> {
