@@ -53,6 +53,8 @@ pub(crate) enum LogFormatArg {
     Json,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Print the version and the specifications implemented.
