@@ -1,9 +1,10 @@
 //! # secdispatch-store — the one crate that talks to a database
 //!
 //! Every persistent thing secdispatch keeps goes through [`Store`]: key material that
-//! rotates (the [`KeyStore`] trait) and values that may be used only once (the
+//! rotates (the [`KeyStore`] trait), values that may be used only once (the
 //! [`NonceStore`] trait of `secdispatch-replay`: RFC 9421 signature nonces, Privacy Pass
-//! token nonces).
+//! token nonces), and the certificate authorities with everything they issued and
+//! revoked (the [`CertificateDb`] trait).
 //!
 //! Two backends share one schema, one set of migrations and the same SQL:
 //!
@@ -42,6 +43,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 //! ```
 
+mod certdb;
 mod keys;
 mod location;
 mod migrate;
@@ -52,6 +54,9 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
+pub use certdb::{
+    Authority, CertificateDb, IssuedCertificate, Revocation, RevokeOutcome, serial_hex,
+};
 pub use keys::{KeyRecord, KeyStore, NewKey};
 pub use location::StoreLocation;
 pub use secdispatch_replay::{NonceStore, ReplayError, Reservation};
@@ -107,6 +112,12 @@ pub enum StoreError {
         /// Key version.
         version: u32,
     },
+    /// Something looked up that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Something created that already exists.
+    #[error("{0}")]
+    Conflict(String),
     /// A key that cannot be stored as given.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),

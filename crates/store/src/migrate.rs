@@ -18,12 +18,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "keys_and_nonces",
-    sqlite: include_str!("../migrations/sqlite/0001_keys_and_nonces.sql"),
-    postgres: include_str!("../migrations/postgres/0001_keys_and_nonces.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "keys_and_nonces",
+        sqlite: include_str!("../migrations/sqlite/0001_keys_and_nonces.sql"),
+        postgres: include_str!("../migrations/postgres/0001_keys_and_nonces.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "certificate_authority",
+        sqlite: include_str!("../migrations/sqlite/0002_certificate_authority.sql"),
+        postgres: include_str!("../migrations/postgres/0002_certificate_authority.sql"),
+    },
+];
 
 /// Arbitrary constant naming secdispatch's PostgreSQL advisory lock ("sdmigr" in ASCII).
 const PG_LOCK_KEY: i64 = 0x7364_6d69_6772;

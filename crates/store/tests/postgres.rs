@@ -71,6 +71,17 @@ async fn key_store_conformance() {
     drop_schema(&base, &schema).await;
 }
 
+#[tokio::test]
+async fn certificate_db_conformance() {
+    let Some(base) = common::postgres_url() else {
+        return;
+    };
+    let (schema, url) = fresh_schema(&base).await;
+    let store = open(&url).await;
+    common::certificate_db_conformance(&store, "pg").await;
+    drop_schema(&base, &schema).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_race_for_one_nonce() {
     let Some(base) = common::postgres_url() else {
@@ -98,14 +109,14 @@ async fn concurrent_first_open_migrates_once() {
         })
         .collect();
     for o in opens {
-        assert_eq!(o.await.unwrap(), 1);
+        assert_eq!(o.await.unwrap(), 2);
     }
     let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM secdispatch_migrations")
         .fetch_one(&mut c)
         .await
         .unwrap();
-    assert_eq!(n, 1, "each migration is recorded exactly once");
+    assert_eq!(n, 2, "each migration is recorded exactly once");
     drop_schema(&base, &schema).await;
 }
 

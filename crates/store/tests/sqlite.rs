@@ -27,6 +27,13 @@ async fn key_store_conformance() {
     common::concurrent_key_versions(store, "sqlite").await;
 }
 
+#[tokio::test]
+async fn certificate_db_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    common::certificate_db_conformance(&store, "sqlite").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_race_for_one_nonce() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,7 +56,7 @@ async fn reopening_keeps_data_and_applies_no_migration_twice() {
         store.close().await;
     }
     let store = open(dir.path()).await;
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
     use secdispatch_store::{NonceStore, ReplayError};
     assert_eq!(
         store.reserve("s", b"v", common::t(1), common::t(60)).await,
@@ -90,7 +97,7 @@ async fn refuses_a_database_from_a_newer_secdispatch() {
         Err(
             e @ StoreError::SchemaTooNew {
                 found: 999,
-                known: 1,
+                known: 2,
             },
         ) => {
             assert!(e.to_string().contains("upgrade secdispatch"), "{e}");

@@ -177,3 +177,112 @@ pub fn postgres_url() -> Option<String> {
         }
     }
 }
+
+/// The certificate database contract.
+pub async fn certificate_db_conformance(
+    store: &dyn secdispatch_store::CertificateDb,
+    prefix: &str,
+) {
+    use secdispatch_store::{Authority, IssuedCertificate, Revocation, RevokeOutcome};
+    let root = format!("{prefix}-root");
+    store
+        .insert_authority(Authority {
+            name: root.clone(),
+            parent: None,
+            certificate: vec![0x30, 0x00],
+            key_name: format!("ca-{root}"),
+            sequential: true,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_authority(Authority {
+                name: root.clone(),
+                parent: None,
+                certificate: vec![],
+                key_name: "x".into(),
+                sequential: false
+            })
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let a = store.authority(&root).await.unwrap().unwrap();
+    assert!(a.sequential && a.parent.is_none() && a.key_name == format!("ca-{root}"));
+    assert!(
+        store
+            .authorities()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.name == root)
+    );
+    assert_eq!(store.take_serial(&root).await.unwrap(), 1);
+    assert_eq!(store.take_serial(&root).await.unwrap(), 2);
+    assert_eq!(store.take_crl_number(&root).await.unwrap(), 1);
+    assert!(matches!(
+        store.take_serial("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let before = SystemTime::now() - Duration::from_secs(1);
+    let cert = |serial: &str| IssuedCertificate {
+        authority: root.clone(),
+        serial: serial.into(),
+        subject: "CN=x".into(),
+        profile: "client".into(),
+        not_before: t(0),
+        not_after: t(1000),
+        der: vec![0x30, 0x01, 0x00],
+        issued_at: t(0),
+        revocation: None,
+        updated_at: t(0),
+    };
+    store.insert_certificate(cert("00:8F:01")).await.unwrap();
+    store.insert_certificate(cert("02")).await.unwrap();
+    assert!(matches!(
+        store.insert_certificate(cert("8f01")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let got = store.certificate(&root, "0x8f01").await.unwrap().unwrap();
+    assert_eq!(got.serial, "8f01");
+    assert!(got.revocation.is_none());
+    assert_eq!(store.certificates(&root).await.unwrap().len(), 2);
+
+    let rev = Revocation {
+        at: t(500),
+        reason: Some("keyCompromise".into()),
+    };
+    assert_eq!(
+        store.revoke(&root, "8f01", rev.clone()).await.unwrap(),
+        RevokeOutcome::Revoked
+    );
+    assert_eq!(
+        store
+            .revoke(
+                &root,
+                "8f01",
+                Revocation {
+                    at: t(600),
+                    reason: None
+                }
+            )
+            .await
+            .unwrap(),
+        RevokeOutcome::AlreadyRevoked(rev.clone()),
+        "the first revocation stands"
+    );
+    assert!(matches!(
+        store.revoke(&root, "ff", rev.clone()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let got = store.certificate(&root, "8f01").await.unwrap().unwrap();
+    assert_eq!(got.revocation, Some(rev));
+    let changed = store.changed_since(before).await.unwrap();
+    assert!(
+        changed
+            .iter()
+            .any(|c| c.serial == "8f01" && c.revocation.is_some()),
+        "{changed:?}"
+    );
+}
