@@ -67,6 +67,16 @@ pub(crate) enum Command {
     /// HTTP Message Signatures (RFC 9421) and Digest Fields (RFC 9530) on message files.
     #[command(subcommand)]
     Sig(crate::cmd::sig::SigCommand),
+    /// A certificate authority kept in the store: init, intermediate, issue, revoke, crl, list.
+    #[command(subcommand)]
+    Ca(crate::cmd::pki::CaCommand),
+    /// Keys, requests, inspection and chain validation (classical, ML-DSA, composite).
+    #[command(subcommand)]
+    Pki(crate::cmd::pki::PkiCommand),
+    /// Run the TLS gateway alone (RFC 9440 Client-Cert, RFC 9421 signed forwarding).
+    Gateway(crate::cmd::service::ServiceArgs),
+    /// Run the demo backend alone (accepts only gateway-signed requests).
+    BackendDemo(crate::cmd::service::ServiceArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +111,12 @@ pub(crate) struct UpArgs {
     /// Address of the admin listener (/healthz, /metrics); overrides admin.listen.
     #[arg(long, value_name = "ADDR")]
     pub(crate) admin: Option<SocketAddr>,
+    /// Address of the gateway; overrides gateway.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) gateway: Option<SocketAddr>,
+    /// Address of the demo backend; overrides backend_demo.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) backend_demo: Option<SocketAddr>,
 }
 
 #[cfg(test)]

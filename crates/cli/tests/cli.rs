@@ -227,7 +227,15 @@ fn http_get(url: &str, path: &str) -> String {
 fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let child = bin()
-        .args(["up", "--admin", "127.0.0.1:0"])
+        .args([
+            "up",
+            "--admin",
+            "127.0.0.1:0",
+            "--gateway",
+            "127.0.0.1:0",
+            "--backend-demo",
+            "127.0.0.1:0",
+        ])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -259,7 +267,16 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
     );
     let text = stdout(&out);
     assert!(text.contains("admin") && text.contains(&admin), "{text}");
-    assert!(text.contains("only the admin listener runs"), "{text}");
+    assert!(
+        text.contains("gateway") && text.contains("backend"),
+        "{text}"
+    );
+    for f in ["ca_certificate", "client_certificate", "client_key"] {
+        assert!(
+            std::path::Path::new(doc["files"][f].as_str().unwrap()).exists(),
+            "{f}"
+        );
+    }
     assert!(text.ends_with("secdispatch up: stopped\n"), "{text}");
     assert!(
         !endpoints.exists(),
@@ -267,7 +284,16 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
     );
     // A second start reuses the data directory (the database is already migrated).
     let mut again = bin()
-        .args(["-q", "up", "--admin", "127.0.0.1:0"])
+        .args([
+            "-q",
+            "up",
+            "--admin",
+            "127.0.0.1:0",
+            "--gateway",
+            "127.0.0.1:0",
+            "--backend-demo",
+            "127.0.0.1:0",
+        ])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

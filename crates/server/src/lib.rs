@@ -30,6 +30,7 @@
 pub mod admin;
 pub mod backend;
 pub mod backend_demo;
+pub mod ca;
 pub mod config;
 pub mod gateway;
 pub mod keyring;

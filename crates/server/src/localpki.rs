@@ -1,26 +1,31 @@
-//! The self-made PKI of `secdispatch up`: made once in `<data dir>/pki/`, reused after.
+//! The self-made PKI of `secdispatch up`, issued by the store-backed [`Ca`] once and reused
+//! after, with the files clients and the gateway need in `<data dir>/pki/`:
 //!
 //! ```text
-//! root.crt / root.key                 composite root (id-MLDSA65-ECDSA-P256-SHA512)
-//! intermediate.crt / intermediate.key composite issuing CA, pathLen 0
-//! gateway.crt / gateway.key           TLS server certificate (chain: leaf, intermediate),
-//!                                     ECDSA P-256 key so every TLS 1.3 client can talk to it
-//! client.crt / client.key             demo client certificate (chain: leaf, intermediate)
+//! root.crt                   the trust anchor: composite root (id-MLDSA65-ECDSA-P256-SHA512)
+//! gateway.crt / gateway.key  TLS server certificate (chain: leaf, issuing CA), ECDSA P-256 key
+//! client.crt / client.key    demo client certificate (chain: leaf, issuing CA), ECDSA P-256 key
 //! ```
 //!
-//! The end-entity keys are classical because TLS 1.3 has no composite signature schemes
-//! in rustls; everything above them is composite, so the chains survive a break of either
-//! ECDSA or ML-DSA. Private keys are written mode 0600.
+//! Authorities `local-root` and `local-issuing` (composite, the issuing CA with sequential
+//! serials) live in the certificate database, so `secdispatch ca revoke` and the OCSP
+//! responder see the certificates `up` made. End-entity keys are classical because TLS 1.3
+//! in rustls has no composite signature schemes; everything above them is composite, so
+//! the chains survive a break of either ECDSA or ML-DSA. Private keys are written 0600.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use secdispatch_pqpki::ca::{self, CertificateAuthority, IssueRequest};
-use secdispatch_pqpki::cert::{Profile, SubjectAltNames};
+use secdispatch_pqpki::cert::Profile;
 use secdispatch_pqpki::{Algorithm, SigningKey};
 use x509_cert::Certificate;
-use x509_cert::name::Name;
+
+use crate::ca::{Ca, CaError, IssueSpec};
+
+/// Root authority name.
+pub const ROOT: &str = "local-root";
+/// Issuing authority name.
+pub const ISSUING: &str = "local-issuing";
 
 /// Files of the local PKI.
 #[derive(Debug, Clone)]
@@ -29,7 +34,7 @@ pub struct LocalPki {
     pub dir: PathBuf,
     /// Root certificate (the trust anchor clients need).
     pub root_cert: PathBuf,
-    /// Gateway chain and key.
+    /// Gateway chain.
     pub gateway_cert: PathBuf,
     /// Gateway key.
     pub gateway_key: PathBuf,
@@ -39,7 +44,7 @@ pub struct LocalPki {
     pub client_key: PathBuf,
 }
 
-/// Why the PKI could not be made or read.
+/// Why the PKI could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     /// File system trouble.
@@ -50,12 +55,13 @@ pub enum PkiError {
         /// The reason.
         cause: std::io::Error,
     },
-    /// Certificate or key trouble.
+    /// Certificate, key or store trouble.
+    #[error("local PKI: {0}")]
+    Ca(#[from] CaError),
+    /// Key encoding trouble.
     #[error("local PKI: {0}")]
     Pki(#[from] secdispatch_pqpki::Error),
 }
-
-const DAY: Duration = Duration::from_secs(86_400);
 
 impl LocalPki {
     /// The file layout under `data_dir/pki`.
@@ -84,10 +90,46 @@ impl LocalPki {
         .all(|p| p.exists())
     }
 
-    /// Make the PKI unless it exists; `hosts` go into the gateway certificate's SAN.
-    /// Returns whether it was made now.
-    pub fn ensure(&self, hosts: &[&str], now: SystemTime) -> Result<bool, PkiError> {
-        if self.exists() {
+    /// Make what is missing: the authorities (once), then the files (issuing new
+    /// end-entity certificates when they are gone). `hosts` go into the gateway
+    /// certificate's SAN; `ocsp_url`, when given, into every issued certificate's AIA.
+    /// Returns whether anything was made.
+    pub async fn ensure(
+        &self,
+        ca: &Ca,
+        hosts: &[&str],
+        ocsp_url: Option<&str>,
+        now: SystemTime,
+    ) -> Result<bool, PkiError> {
+        let mut made = false;
+        let start = now - Duration::from_secs(3600); // tolerate clocks a little behind
+        if ca.load(ROOT).await.is_err() {
+            ca.init_root(
+                ROOT,
+                Algorithm::DEFAULT,
+                "CN=secdispatch local root,O=secdispatch",
+                3650,
+                false,
+                start,
+            )
+            .await?;
+            made = true;
+        }
+        if ca.load(ISSUING).await.is_err() {
+            ca.create_intermediate(
+                ROOT,
+                ISSUING,
+                Algorithm::DEFAULT,
+                "CN=secdispatch local issuing CA,O=secdispatch",
+                1825,
+                Some(0),
+                true,
+                start,
+            )
+            .await?;
+            made = true;
+        }
+        if self.exists() && !made {
             return Ok(false);
         }
         let io = |p: &Path| {
@@ -95,42 +137,11 @@ impl LocalPki {
             move |cause| PkiError::Io { path: p, cause }
         };
         create_private_dir(&self.dir).map_err(io(&self.dir))?;
-        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let start = now - DAY; // tolerate clocks a little behind
-        let composite = Algorithm::DEFAULT;
+        let chain = ca.chain(ISSUING).await?;
+        let issuing = chain.first().cloned();
+        let root = chain.last().cloned();
         let classical = Algorithm::from_name("ecdsa-p256-sha256")?;
-
-        let root_key = SigningKey::generate(composite, &mut rng)?;
-        let root = ca::self_signed_root(
-            &root_key,
-            name("CN=secdispatch local root,O=secdispatch")?,
-            start,
-            now + 3650 * DAY,
-            Some(1),
-            None,
-            &mut rng,
-        )?;
-        let inter_key = SigningKey::generate(composite, &mut rng)?;
-        let inter = CertificateAuthority::new(root.clone(), &root_key)?.issue(
-            &IssueRequest::new(
-                name("CN=secdispatch local issuing CA,O=secdispatch")?,
-                inter_key.public_key(),
-                Profile::Intermediate { path_len: Some(0) },
-                start,
-                now + 1825 * DAY,
-            )?,
-            &mut rng,
-        )?;
-        let issuer = CertificateAuthority::new(inter.clone(), &inter_key)?;
-
-        let gw_key = SigningKey::generate(classical, &mut rng)?;
-        let mut req = IssueRequest::new(
-            name("CN=secdispatch gateway,O=secdispatch")?,
-            gw_key.public_key(),
-            Profile::Server,
-            start,
-            now + 365 * DAY,
-        )?;
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
         let sans: Vec<String> = hosts
             .iter()
             .map(|h| {
@@ -141,50 +152,52 @@ impl LocalPki {
                 }
             })
             .collect();
-        req.sans = SubjectAltNames::parse(sans.iter().map(String::as_str))?;
-        let gw = issuer.issue(&req, &mut rng)?;
+        let spec = |subject: &str, sans: Vec<String>, profile| IssueSpec {
+            subject: Some(subject.to_owned()),
+            sans,
+            profile,
+            days: 365,
+            ocsp_url: ocsp_url.map(str::to_owned),
+        };
 
-        let client_key = SigningKey::generate(classical, &mut rng)?;
-        let client = issuer.issue(
-            &IssueRequest::new(
-                name("CN=demo client,O=secdispatch")?,
-                client_key.public_key(),
-                Profile::Client,
+        let gw_key = SigningKey::generate(classical, &mut rng)?;
+        let gw = ca
+            .issue(
+                ISSUING,
+                gw_key.public_key(),
+                &spec(
+                    "CN=secdispatch gateway,O=secdispatch",
+                    sans,
+                    Profile::Server,
+                ),
                 start,
-                now + 365 * DAY,
-            )?,
-            &mut rng,
-        )?;
+            )
+            .await?;
+        let client_key = SigningKey::generate(classical, &mut rng)?;
+        let client = ca
+            .issue(
+                ISSUING,
+                client_key.public_key(),
+                &spec("CN=demo client,O=secdispatch", vec![], Profile::Client),
+                start,
+            )
+            .await?;
 
-        write(&self.root_cert, &pem_chain(&[&root])?, false)?;
-        write(&self.dir.join("root.key"), &root_key.to_pkcs8_pem()?, true)?;
-        write(
-            &self.dir.join("intermediate.crt"),
-            &pem_chain(&[&inter])?,
-            false,
-        )?;
-        write(
-            &self.dir.join("intermediate.key"),
-            &inter_key.to_pkcs8_pem()?,
-            true,
-        )?;
-        write(&self.gateway_cert, &pem_chain(&[&gw, &inter])?, false)?;
+        let pem = |certs: &[&Certificate]| -> Result<String, secdispatch_pqpki::Error> {
+            certs
+                .iter()
+                .map(|c| secdispatch_pqpki::cert::to_pem(c))
+                .collect()
+        };
+        let issuing = issuing.ok_or_else(|| CaError::Invalid("issuing CA missing".into()))?;
+        let root = root.ok_or_else(|| CaError::Invalid("root CA missing".into()))?;
+        write(&self.root_cert, &pem(&[&root])?, false)?;
+        write(&self.gateway_cert, &pem(&[&gw, &issuing])?, false)?;
         write(&self.gateway_key, &gw_key.to_pkcs8_pem()?, true)?;
-        write(&self.client_cert, &pem_chain(&[&client, &inter])?, false)?;
+        write(&self.client_cert, &pem(&[&client, &issuing])?, false)?;
         write(&self.client_key, &client_key.to_pkcs8_pem()?, true)?;
         Ok(true)
     }
-}
-
-fn name(s: &str) -> Result<Name, secdispatch_pqpki::Error> {
-    Name::from_str(s).map_err(secdispatch_pqpki::Error::from)
-}
-
-fn pem_chain(certs: &[&Certificate]) -> Result<String, secdispatch_pqpki::Error> {
-    certs
-        .iter()
-        .map(|c| secdispatch_pqpki::cert::to_pem(c))
-        .collect()
 }
 
 fn write(path: &Path, text: &str, secret: bool) -> Result<(), PkiError> {

@@ -189,6 +189,22 @@ pub async fn start_gateway(
     Ok(addr)
 }
 
+/// Make the gateway's signing key if the store has none valid now, so that a backend
+/// started next loads it (`up` starts the backend before the gateway).
+pub async fn ensure_gateway_key(config: &Config, store: Arc<Store>) -> Result<(), StartError> {
+    if config.gateway.signing.enabled {
+        SigningKeyring::new(
+            store as Arc<dyn KeyStore>,
+            &config.gateway.signing.key_name,
+            &config.gateway.signing.algorithm,
+            config.gateway.signing.key_lifetime,
+        )?
+        .refresh(SystemTime::now())
+        .await?;
+    }
+    Ok(())
+}
+
 /// Start the demo backend: trusts the gateway's signing keys from the store and the
 /// configured peers.
 pub async fn start_backend_demo(

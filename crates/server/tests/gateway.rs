@@ -29,13 +29,23 @@ struct System {
 
 async fn start(extra_routes: Vec<RouteConfig>) -> System {
     let dir = tempfile::tempdir().unwrap();
-    let pki = LocalPki::at(dir.path());
-    pki.ensure(&["localhost", "127.0.0.1"], SystemTime::now())
-        .unwrap();
     let store = Arc::new(
         Store::open(&StoreLocation::sqlite_in(dir.path()))
             .await
             .unwrap(),
+    );
+    let pki = LocalPki::at(dir.path());
+    let ca = secdispatch_server::ca::Ca::new(store.clone());
+    assert!(
+        pki.ensure(&ca, &["localhost", "127.0.0.1"], None, SystemTime::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !pki.ensure(&ca, &["localhost"], None, SystemTime::now())
+            .await
+            .unwrap(),
+        "made once"
     );
     let metrics = Metrics::new();
     let shutdown = Shutdown::new();
@@ -273,4 +283,118 @@ async fn backend_refuses_requests_that_did_not_come_through_the_gateway() {
         status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST,
         "{status} {body}"
     );
+}
+
+/// An external program for interop tests, or `None` (with a printed reason) when absent.
+/// With `SECDISPATCH_REQUIRE_SERVICES=1` a missing program fails the test instead.
+fn external(program: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("SECDISPATCH_REQUIRE_SERVICES").as_deref() == Ok("1") {
+            panic!("SECDISPATCH_REQUIRE_SERVICES=1 but {program} is not installed");
+        }
+        println!("skipped: {program} is not installed");
+    }
+    found
+}
+
+/// OpenSSL 3.0 refuses to load a client certificate whose issuer signs with an algorithm
+/// it does not know (composite ML-DSA) unless its security level is 0.
+fn seclevel0_conf(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("openssl.cnf");
+    std::fs::write(
+        &p,
+        "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\n\
+         system_default = system_default_sect\n[system_default_sect]\nCipherString = DEFAULT@SECLEVEL=0\n",
+    )
+    .unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_with_a_client_certificate_over_tls13_and_tls12() {
+    let Some(curl) = external("curl") else { return };
+    let sys = start(vec![]).await;
+    let conf = seclevel0_conf(sys._dir.path());
+    for (version, http) in [("--tlsv1.3", "--http2"), ("--tls-max", "--http1.1")] {
+        let mut cmd = tokio::process::Command::new(&curl);
+        cmd.env("OPENSSL_CONF", &conf)
+            .args(["-sk", "--cert"])
+            .arg(&sys.pki.client_cert)
+            .arg("--key")
+            .arg(&sys.pki.client_key)
+            .args(["-H", "client-cert: :AAAA:"]);
+        if version == "--tls-max" {
+            cmd.args(["--tls-max", "1.2"]);
+        } else {
+            cmd.arg(version);
+        }
+        cmd.arg(http)
+            .arg(format!("https://localhost:{}/via-curl", sys.gateway.port()));
+        let out = cmd.output().await.unwrap();
+        assert!(
+            out.status.success(),
+            "{version}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["client_certificate"]["subject"], "CN=demo client,O=secdispatch",
+            "{version}: {v}"
+        );
+        assert_eq!(v["path"], "/via-curl");
+    }
+    let text = sys.metrics.render();
+    assert!(
+        text.contains("version=\"TLSv1.3\",client_auth=\"valid\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("version=\"TLSv1.2\",client_auth=\"valid\""),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_s_client_without_a_certificate_gets_no_client_cert_forwarded() {
+    let Some(openssl) = external("openssl") else {
+        return;
+    };
+    let sys = start(vec![]).await;
+    let mut child = tokio::process::Command::new(openssl)
+        .args([
+            "s_client",
+            "-quiet",
+            "-connect",
+            &sys.gateway.to_string(),
+            "-servername",
+            "localhost",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"GET /s-client HTTP/1.1\r\nHost: localhost\r\nClient-Cert: :AAAA:\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("\"client_certificate\":null"), "{text}");
 }

@@ -1,6 +1,8 @@
 //! One module per command; each is parse → load → call the layers below.
 
 mod config;
+pub(crate) mod pki;
+pub(crate) mod service;
 pub(crate) mod sig;
 mod up;
 mod version;
@@ -30,6 +32,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Show) => config::show(&ctx),
         Command::Up(args) => runtime()?.block_on(up::run(ctx, args)),
         Command::Sig(cmd) => sig::run(cmd),
+        Command::Ca(cmd) => runtime()?.block_on(pki::run_ca(ctx, cmd)),
+        Command::Pki(cmd) => pki::run_pki(cmd),
+        Command::Gateway(args) => runtime()?.block_on(service::gateway(ctx, args)),
+        Command::BackendDemo(args) => runtime()?.block_on(service::backend_demo(ctx, args)),
         Command::Version | Command::Config(_) => Ok(ExitCode::SUCCESS),
     }
 }
