@@ -46,14 +46,14 @@
 #![deny(unsafe_code)]
 
 pub mod auth_scheme;
-// pub mod client;
+pub mod client;
 pub mod directory;
 mod error;
-// pub mod issuer;
+pub mod issuer;
 pub mod key_id;
-// cfg
-// pub mod layer;
-// pub mod origin;
+#[cfg(feature = "tower")]
+pub mod layer;
+pub mod origin;
 pub mod type1;
 pub mod type2;
 pub mod wire;
