@@ -35,9 +35,23 @@ start_postgres() {
 
 stop_services() {
     local bindir
+    if [ -f "$SD_SERVICES_DIR/redis.pid" ]; then
+        kill "$(cat "$SD_SERVICES_DIR/redis.pid")" 2>/dev/null || true
+    fi
     if [ -d "$SD_SERVICES_DIR/pg" ]; then
         bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
         runuser -u postgres -- "$bindir/pg_ctl" -D "$SD_SERVICES_DIR/pg" -m fast stop >/dev/null 2>&1 || true
     fi
     rm -rf "$SD_SERVICES_DIR"
+}
+
+# Redis on 127.0.0.1:$SD_REDIS_PORT, no persistence.
+start_redis() {
+    apt_install redis-server
+    export SD_REDIS_PORT="${SD_REDIS_PORT:-63799}"
+    redis-server --port "$SD_REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+        --daemonize yes --pidfile "$SD_SERVICES_DIR/redis.pid" --logfile "$SD_SERVICES_DIR/redis.log"
+    for _ in $(seq 1 50); do redis-cli -p "$SD_REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    export SECDISPATCH_TEST_REDIS_URL="redis://127.0.0.1:$SD_REDIS_PORT/0"
+    echo "Redis $(redis-server --version | awk '{print $3}') on 127.0.0.1:$SD_REDIS_PORT"
 }

@@ -48,6 +48,7 @@ mod keys;
 mod location;
 mod migrate;
 mod nonces;
+mod redis_nonces;
 
 use std::time::Duration;
 
@@ -59,6 +60,7 @@ pub use certdb::{
 };
 pub use keys::{KeyRecord, KeyStore, NewKey};
 pub use location::StoreLocation;
+pub use redis_nonces::RedisNonceStore;
 pub use secdispatch_replay::{NonceStore, ReplayError, Reservation};
 
 /// What went wrong in the store. Every variant names the thing that failed.
@@ -121,6 +123,14 @@ pub enum StoreError {
     /// A key that cannot be stored as given.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
+    /// Redis did not answer or refused.
+    #[error("cannot use replay store {location}: {reason}")]
+    Redis {
+        /// The server, without password.
+        location: String,
+        /// Why.
+        reason: String,
+    },
     /// Any other database failure.
     #[error("store query failed: {0}")]
     Database(#[from] sqlx::Error),
