@@ -27,6 +27,8 @@ pub const HOUR: Duration = Duration::from_secs(3_600);
 pub struct Pki {
     pub ca_key: Arc<SigningKey>,
     pub ca: Certificate,
+    /// The clock the certificates are made around.
+    pub base: SystemTime,
 }
 
 pub fn key(alg: &str) -> SigningKey {
@@ -35,12 +37,16 @@ pub fn key(alg: &str) -> SigningKey {
 
 impl Pki {
     pub fn new(alg: &str, cn: &str) -> Pki {
+        Pki::new_at(alg, cn, now())
+    }
+
+    pub fn new_at(alg: &str, cn: &str, base: SystemTime) -> Pki {
         let k = key(alg);
         let ca = ca::self_signed_root(
             &k,
             Name::from_str(&format!("CN={cn},O=secdispatch test")).unwrap(),
-            now() - DAY,
-            now() + 3650 * DAY,
+            base - DAY,
+            base + 3650 * DAY,
             None,
             Some(vec![1]),
             &mut rng(),
@@ -49,6 +55,7 @@ impl Pki {
         Pki {
             ca_key: Arc::new(k),
             ca,
+            base,
         }
     }
 
@@ -57,8 +64,8 @@ impl Pki {
             Name::from_str(&format!("CN={cn}")).unwrap(),
             key.public_key(),
             profile,
-            now() - DAY,
-            now() + 365 * DAY,
+            self.base - DAY,
+            self.base + 365 * DAY,
         )
         .unwrap();
         let mut s = serial.to_be_bytes().to_vec();
@@ -82,8 +89,8 @@ impl Pki {
             Name::from_str(&format!("CN={cn},O=secdispatch test")).unwrap(),
             k.public_key(),
             Profile::Intermediate { path_len: Some(0) },
-            now() - DAY,
-            now() + 1000 * DAY,
+            self.base - DAY,
+            self.base + 1000 * DAY,
         )
         .unwrap();
         req.serial = Some(vec![serial as u8]);
@@ -94,6 +101,7 @@ impl Pki {
         Pki {
             ca_key: Arc::new(k),
             ca: cert,
+            base: self.base,
         }
     }
 }
