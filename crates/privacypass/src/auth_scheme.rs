@@ -23,8 +23,8 @@
 //! unquoted for peers that mishandle quoted-strings.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE};
 
 use crate::error::{Error, Result};
 use crate::wire::challenge::{TokenChallenge, TokenType};
@@ -358,7 +358,12 @@ pub fn build_www_authenticate(
 ) -> String {
     let mut out = String::from(SCHEME);
     out.push(' ');
-    put_param(&mut out, "challenge", &b64_encode(&challenge.encode()), quoting);
+    put_param(
+        &mut out,
+        "challenge",
+        &b64_encode(&challenge.encode()),
+        quoting,
+    );
     if let Some(k) = token_key {
         out.push_str(", ");
         put_param(&mut out, "token-key", &b64_encode(k), quoting);
@@ -426,7 +431,15 @@ mod tests {
 
     #[test]
     fn garbage_never_panics_and_is_skipped() {
-        for s in ["", ",,,", "=", "\"", "a=\"unterminated", "PrivateToken ==, x", "\u{e9}\u{e9}"] {
+        for s in [
+            "",
+            ",,,",
+            "=",
+            "\"",
+            "a=\"unterminated",
+            "PrivateToken ==, x",
+            "\u{e9}\u{e9}",
+        ] {
             let _ = parse_auth_items(s);
             let _ = parse_www_authenticate([s]);
             let _ = parse_authorization(s);
@@ -443,10 +456,7 @@ mod tests {
             parse_authorization("PrivateToken token=\"AAECAw==\"").unwrap(),
             vec![0, 1, 2, 3]
         );
-        assert_eq!(
-            parse_authorization("Basic abc"),
-            Err(Error::NoCredentials)
-        );
+        assert_eq!(parse_authorization("Basic abc"), Err(Error::NoCredentials));
         assert_eq!(
             parse_authorization("PrivateToken other=1"),
             Err(Error::MissingParameter("token"))

@@ -26,7 +26,11 @@ pub fn select_challenge<'a>(
 }
 
 /// A token request waiting for the issuer's response.
+///
+/// Held only between request and response; unboxed so that making a request allocates
+/// nothing beyond the request bytes.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum PendingToken {
     /// Type 1 state.
     Type1(type1::TokenState),
@@ -113,7 +117,10 @@ impl TokenCache {
 
     /// Keep `token`, obtained for `challenge`.
     pub fn insert(&mut self, challenge: &TokenChallenge, token: Token) {
-        self.tokens.entry(CacheKey::of(challenge)).or_default().push(token);
+        self.tokens
+            .entry(CacheKey::of(challenge))
+            .or_default()
+            .push(token);
     }
 
     /// A token for `challenge`, removed from the cache (each token is spent once).
@@ -144,8 +151,20 @@ mod tests {
     #[test]
     fn selection_skips_unsupported_and_foreign_origins() {
         let k = type2::IssuerKey::generate(type2::Backend::AwsLc).unwrap();
-        let other = TokenChallenge::new(TokenType::PUBLIC_RSA, "i.example", RedemptionContext::Empty, &["other.example"]).unwrap();
-        let mine = TokenChallenge::new(TokenType::PUBLIC_RSA, "i.example", RedemptionContext::Empty, &["me.example"]).unwrap();
+        let other = TokenChallenge::new(
+            TokenType::PUBLIC_RSA,
+            "i.example",
+            RedemptionContext::Empty,
+            &["other.example"],
+        )
+        .unwrap();
+        let mine = TokenChallenge::new(
+            TokenType::PUBLIC_RSA,
+            "i.example",
+            RedemptionContext::Empty,
+            &["me.example"],
+        )
+        .unwrap();
         let header = format!(
             "PrivateToken challenge=\"{}\", {}, {}",
             crate::auth_scheme::b64_encode(&[0x2e, 0x96, 1, 2, 3]),

@@ -31,7 +31,11 @@ pub struct DirectoryKey {
     #[serde(rename = "token-key")]
     pub token_key: String,
     /// Seconds since the epoch before which the key must not be used.
-    #[serde(rename = "not-before", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "not-before",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_before: Option<u64>,
 }
 
@@ -122,15 +126,27 @@ mod tests {
                 {"token-type":1,"token-key":"BgcI","future-field":true}]}"#,
         )
         .unwrap();
-        assert_eq!(d.select(TokenType::PUBLIC_RSA, 100).unwrap().token_key, "AwQF");
-        assert_eq!(d.select(TokenType::PUBLIC_RSA, 200).unwrap().token_key, "AAEC");
+        assert_eq!(
+            d.select(TokenType::PUBLIC_RSA, 100).unwrap().token_key,
+            "AwQF"
+        );
+        assert_eq!(
+            d.select(TokenType::PUBLIC_RSA, 200).unwrap().token_key,
+            "AAEC"
+        );
         assert_eq!(d.keys_of(TokenType::PUBLIC_RSA).count(), 2);
         assert_eq!(d.select(TokenType(0x5A63), 0), None);
         assert_eq!(
-            d.select(TokenType::PRIVATE_P384, 0).unwrap().key_bytes().unwrap(),
+            d.select(TokenType::PRIVATE_P384, 0)
+                .unwrap()
+                .key_bytes()
+                .unwrap(),
             vec![6, 7, 8]
         );
-        assert_eq!(d.request_uri("https://issuer.example"), "https://issuer.example/req");
+        assert_eq!(
+            d.request_uri("https://issuer.example"),
+            "https://issuer.example/req"
+        );
         assert_eq!(IssuerDirectory::from_json(&d.to_json()).unwrap(), d);
         assert!(IssuerDirectory::from_json(b"{}").is_err());
     }

@@ -112,7 +112,11 @@ impl Issuer {
     /// Add a type 1 key; refused when a key with the same truncated id is already live.
     pub fn add_type1(&mut self, key: Arc<type1::IssuerKey>) -> Result<()> {
         let t = key.public().key_id().truncated();
-        if self.type1.iter().any(|k| k.public().key_id().truncated() == t) {
+        if self
+            .type1
+            .iter()
+            .any(|k| k.public().key_id().truncated() == t)
+        {
             return Err(Error::InvalidKey(format!(
                 "a live type 1 key already has truncated id {t:#04x}"
             )));
@@ -124,7 +128,11 @@ impl Issuer {
     /// Add a type 2 key; refused when a key with the same truncated id is already live.
     pub fn add_type2(&mut self, key: Arc<type2::IssuerKey>) -> Result<()> {
         let t = key.public().key_id().truncated();
-        if self.type2.iter().any(|k| k.public().key_id().truncated() == t) {
+        if self
+            .type2
+            .iter()
+            .any(|k| k.public().key_id().truncated() == t)
+        {
             return Err(Error::InvalidKey(format!(
                 "a live type 2 key already has truncated id {t:#04x}"
             )));
@@ -138,11 +146,17 @@ impl Issuer {
         for _ in 0..64 {
             let k = type1::IssuerKey::generate(rng)?;
             let t = k.public().key_id().truncated();
-            if !self.type1.iter().any(|x| x.public().key_id().truncated() == t) {
+            if !self
+                .type1
+                .iter()
+                .any(|x| x.public().key_id().truncated() == t)
+            {
                 return Ok(k);
             }
         }
-        Err(Error::InvalidKey("no free truncated key id after 64 tries".into()))
+        Err(Error::InvalidKey(
+            "no free truncated key id after 64 tries".into(),
+        ))
     }
 
     /// A new type 2 key whose truncated id collides with no live one.
@@ -150,11 +164,17 @@ impl Issuer {
         for _ in 0..64 {
             let k = type2::IssuerKey::generate(backend)?;
             let t = k.public().key_id().truncated();
-            if !self.type2.iter().any(|x| x.public().key_id().truncated() == t) {
+            if !self
+                .type2
+                .iter()
+                .any(|x| x.public().key_id().truncated() == t)
+            {
                 return Ok(k);
             }
         }
-        Err(Error::InvalidKey("no free truncated key id after 64 tries".into()))
+        Err(Error::InvalidKey(
+            "no free truncated key id after 64 tries".into(),
+        ))
     }
 
     /// The live type 1 keys.
@@ -235,7 +255,8 @@ impl Issuer {
                 })
             }
             RequestKind::Generic => {
-                let batch = GenericBatchTokenRequest::decode(body).map_err(Refusal::unprocessable)?;
+                let batch =
+                    GenericBatchTokenRequest::decode(body).map_err(Refusal::unprocessable)?;
                 let n = batch.token_requests.len();
                 if n == 0 || n > self.max_batch {
                     return Err(Refusal::unprocessable(Error::BatchSize {
@@ -297,15 +318,31 @@ mod tests {
     fn statuses_follow_the_rfcs() {
         let (issuer, k1, k2) = issuer();
         let mut rng = getrandom::SysRng;
-        let c2 = TokenChallenge::new(TokenType::PUBLIC_RSA, "i.example", RedemptionContext::Empty, &[]).unwrap();
+        let c2 = TokenChallenge::new(
+            TokenType::PUBLIC_RSA,
+            "i.example",
+            RedemptionContext::Empty,
+            &[],
+        )
+        .unwrap();
         let (req, state) = type2::request(&mut rng, &c2, k2.public()).unwrap();
         // Wrong media type → 415.
         let r = issuer.handle(&mut rng, Some("application/json"), &req.encode());
         assert_eq!(r.unwrap_err().status, 415);
-        assert_eq!(issuer.handle(&mut rng, None, &req.encode()).unwrap_err().status, 415);
+        assert_eq!(
+            issuer
+                .handle(&mut rng, None, &req.encode())
+                .unwrap_err()
+                .status,
+            415
+        );
         // OK, with parameters and odd case in the media type.
         let a = issuer
-            .handle(&mut rng, Some("Application/Private-Token-Request; x=1"), &req.encode())
+            .handle(
+                &mut rng,
+                Some("Application/Private-Token-Request; x=1"),
+                &req.encode(),
+            )
             .unwrap();
         assert_eq!((a.status, a.content_type), (200, MEDIA_TYPE_TOKEN_RESPONSE));
         let tok = state
@@ -315,18 +352,25 @@ mod tests {
         // Unknown truncated id, unsupported type, wrong size, bad element → 422.
         let mut bad = req.clone();
         bad.truncated_token_key_id ^= 0xff;
-        let e = issuer.handle(&mut rng, Some(MEDIA_TYPE_TOKEN_REQUEST), &bad.encode()).unwrap_err();
+        let e = issuer
+            .handle(&mut rng, Some(MEDIA_TYPE_TOKEN_REQUEST), &bad.encode())
+            .unwrap_err();
         assert_eq!(e.status, 422);
         assert!(matches!(e.error, Error::UnknownTruncatedKeyId(_)));
         for body in [vec![0x2E, 0x96, 0], req.encode()[..100].to_vec(), vec![]] {
             assert_eq!(
-                issuer.handle(&mut rng, Some(MEDIA_TYPE_TOKEN_REQUEST), &body).unwrap_err().status,
+                issuer
+                    .handle(&mut rng, Some(MEDIA_TYPE_TOKEN_REQUEST), &body)
+                    .unwrap_err()
+                    .status,
                 422
             );
         }
         let mut bad1 = vec![0, 1, k1.public().key_id().truncated(), 0x04];
         bad1.extend([0u8; 48]);
-        let e = issuer.handle(&mut rng, Some(MEDIA_TYPE_TOKEN_REQUEST), &bad1).unwrap_err();
+        let e = issuer
+            .handle(&mut rng, Some(MEDIA_TYPE_TOKEN_REQUEST), &bad1)
+            .unwrap_err();
         assert_eq!(e.status, 422);
         assert!(matches!(e.error, Error::InvalidElement(_)), "{e}");
     }
@@ -335,40 +379,106 @@ mod tests {
     fn generic_batch_partial_and_none() {
         let (issuer, k1, k2) = issuer();
         let mut rng = getrandom::SysRng;
-        let c1 = TokenChallenge::new(TokenType::PRIVATE_P384, "i.example", RedemptionContext::Empty, &[]).unwrap();
-        let c2 = TokenChallenge::new(TokenType::PUBLIC_RSA, "i.example", RedemptionContext::Empty, &[]).unwrap();
+        let c1 = TokenChallenge::new(
+            TokenType::PRIVATE_P384,
+            "i.example",
+            RedemptionContext::Empty,
+            &[],
+        )
+        .unwrap();
+        let c2 = TokenChallenge::new(
+            TokenType::PUBLIC_RSA,
+            "i.example",
+            RedemptionContext::Empty,
+            &[],
+        )
+        .unwrap();
         let (r1, s1) = type1::request(&mut rng, &c1, k1.public()).unwrap();
         let (r2, _) = type2::request(&mut rng, &c2, k2.public()).unwrap();
         let mut r3 = r2.clone();
         r3.truncated_token_key_id ^= 0xff;
-        let body = GenericBatchTokenRequest { token_requests: vec![r1, r2, r3.clone()] }.encode().unwrap();
-        let a = issuer.handle(&mut rng, Some(MEDIA_TYPE_GENERIC_REQUEST), &body).unwrap();
+        let body = GenericBatchTokenRequest {
+            token_requests: vec![r1, r2, r3.clone()],
+        }
+        .encode()
+        .unwrap();
+        let a = issuer
+            .handle(&mut rng, Some(MEDIA_TYPE_GENERIC_REQUEST), &body)
+            .unwrap();
         assert_eq!(a.status, 206);
         let resp = GenericBatchTokenResponse::decode(&a.body).unwrap();
         assert!(resp.token_responses[2].is_none());
-        let t1 = s1.finalize(resp.token_responses[0].as_ref().unwrap()).unwrap();
+        let t1 = s1
+            .finalize(resp.token_responses[0].as_ref().unwrap())
+            .unwrap();
         issuer.verify_type1(&t1).unwrap();
-        let none = GenericBatchTokenRequest { token_requests: vec![r3] }.encode().unwrap();
-        assert_eq!(issuer.handle(&mut rng, Some(MEDIA_TYPE_GENERIC_REQUEST), &none).unwrap_err().status, 400);
+        let none = GenericBatchTokenRequest {
+            token_requests: vec![r3],
+        }
+        .encode()
+        .unwrap();
+        assert_eq!(
+            issuer
+                .handle(&mut rng, Some(MEDIA_TYPE_GENERIC_REQUEST), &none)
+                .unwrap_err()
+                .status,
+            400
+        );
         // Over the cap (3) → 422.
         let (r, _) = type1::request(&mut rng, &c1, k1.public()).unwrap();
-        let big = GenericBatchTokenRequest { token_requests: vec![r; 4] }.encode().unwrap();
-        assert_eq!(issuer.handle(&mut rng, Some(MEDIA_TYPE_GENERIC_REQUEST), &big).unwrap_err().status, 422);
+        let big = GenericBatchTokenRequest {
+            token_requests: vec![r; 4],
+        }
+        .encode()
+        .unwrap();
+        assert_eq!(
+            issuer
+                .handle(&mut rng, Some(MEDIA_TYPE_GENERIC_REQUEST), &big)
+                .unwrap_err()
+                .status,
+            422
+        );
     }
 
     #[test]
     fn amortized_batch_round_trip_and_cap() {
         let (issuer, k1, _) = issuer();
         let mut rng = getrandom::SysRng;
-        let c1 = TokenChallenge::new(TokenType::PRIVATE_P384, "i.example", RedemptionContext::Empty, &["o.example"]).unwrap();
+        let c1 = TokenChallenge::new(
+            TokenType::PRIVATE_P384,
+            "i.example",
+            RedemptionContext::Empty,
+            &["o.example"],
+        )
+        .unwrap();
         let (req, states) = type1::request_amortized(&mut rng, &c1, k1.public(), 3).unwrap();
-        let a = issuer.handle(&mut rng, Some(MEDIA_TYPE_AMORTIZED_REQUEST), &req.encode().unwrap()).unwrap();
-        let resp = crate::wire::batch::AmortizedBatchTokenResponse::decode(TokenType::PRIVATE_P384, &a.body).unwrap();
+        let a = issuer
+            .handle(
+                &mut rng,
+                Some(MEDIA_TYPE_AMORTIZED_REQUEST),
+                &req.encode().unwrap(),
+            )
+            .unwrap();
+        let resp = crate::wire::batch::AmortizedBatchTokenResponse::decode(
+            TokenType::PRIVATE_P384,
+            &a.body,
+        )
+        .unwrap();
         for t in type1::finalize_amortized(states, &resp).unwrap() {
             issuer.verify_type1(&t).unwrap();
         }
         let (req, _) = type1::request_amortized(&mut rng, &c1, k1.public(), 4).unwrap();
-        assert_eq!(issuer.handle(&mut rng, Some(MEDIA_TYPE_AMORTIZED_REQUEST), &req.encode().unwrap()).unwrap_err().status, 422);
+        assert_eq!(
+            issuer
+                .handle(
+                    &mut rng,
+                    Some(MEDIA_TYPE_AMORTIZED_REQUEST),
+                    &req.encode().unwrap()
+                )
+                .unwrap_err()
+                .status,
+            422
+        );
     }
 
     #[test]

@@ -174,7 +174,8 @@ impl Origin {
         let origins: Vec<&str> = config.origin_info.iter().map(String::as_str).collect();
         let mut fixed = Vec::new();
         for t in &config.token_types {
-            let c = TokenChallenge::new(*t, &config.issuer_name, RedemptionContext::Empty, &origins)?;
+            let c =
+                TokenChallenge::new(*t, &config.issuer_name, RedemptionContext::Empty, &origins)?;
             fixed.push((*t, c.digest(), c));
         }
         Ok(Self {
@@ -266,7 +267,12 @@ impl Origin {
 
     /// When the spent mark of a token answering `digest` may be dropped, or why the
     /// digest is not one of ours.
-    fn challenge_expiry(&self, t: TokenType, digest: &[u8; 32], now: SystemTime) -> Result<Option<SystemTime>> {
+    fn challenge_expiry(
+        &self,
+        t: TokenType,
+        digest: &[u8; 32],
+        now: SystemTime,
+    ) -> Result<Option<SystemTime>> {
         match self.config.redemption {
             RedemptionMode::Empty => self
                 .fixed
@@ -297,7 +303,8 @@ impl Origin {
         if !self.config.token_types.contains(&token.token_type) {
             return Err(Error::UnsupportedTokenType(token.token_type));
         }
-        let challenge_expiry = self.challenge_expiry(token.token_type, &token.challenge_digest, now)?;
+        let challenge_expiry =
+            self.challenge_expiry(token.token_type, &token.challenge_digest, now)?;
         let keys = self.keys();
         let key = keys
             .iter()
@@ -307,7 +314,9 @@ impl Origin {
                     && now < k.not_after
             })
             .ok_or(Error::UnknownKeyId)?;
-        let expires = challenge_expiry.unwrap_or(key.not_after).max(now + Duration::from_secs(1));
+        let expires = challenge_expiry
+            .unwrap_or(key.not_after)
+            .max(now + Duration::from_secs(1));
         let scope = format!("privacypass:{}", key.key.key_id().to_hex());
         let reservation = self
             .nonces
@@ -323,10 +332,13 @@ impl Origin {
             let _ = self.nonces.release(&reservation).await;
             return Err(e);
         }
-        self.nonces.commit(&reservation).await.map_err(|e| match e {
-            ReplayError::ReservationLost => Error::DoubleSpend,
-            other => Error::NonceStore(other.to_string()),
-        })?;
+        self.nonces
+            .commit(&reservation)
+            .await
+            .map_err(|e| match e {
+                ReplayError::ReservationLost => Error::DoubleSpend,
+                other => Error::NonceStore(other.to_string()),
+            })?;
         if challenge_expiry.is_some() {
             self.issued
                 .lock()
@@ -339,4 +351,3 @@ impl Origin {
         })
     }
 }
-

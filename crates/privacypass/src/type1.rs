@@ -13,9 +13,7 @@
 use p384::NistP384;
 use rand_core::TryCryptoRng;
 use subtle::ConstantTimeEq;
-use voprf::{
-    BlindedElement, EvaluationElement, Group, Proof, VoprfClient, VoprfServer,
-};
+use voprf::{BlindedElement, EvaluationElement, Group, Proof, VoprfClient, VoprfServer};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -265,12 +263,7 @@ fn token_input(
         return Err(Error::UnsupportedTokenType(challenge.token_type()));
     }
     let digest = challenge.digest();
-    let input = authenticator_input(
-        TokenType::PRIVATE_P384,
-        nonce,
-        &digest,
-        &public.key_id().0,
-    );
+    let input = authenticator_input(TokenType::PRIVATE_P384, nonce, &digest, &public.key_id().0);
     Ok((digest, input))
 }
 
@@ -286,7 +279,13 @@ pub fn request<R: TryCryptoRng + ?Sized>(
     let mut rng = RngRef(rng);
     let blind = VoprfClient::<Suite>::blind(&input, &mut rng)
         .map_err(|_| Error::Issuance("VOPRF Blind failed"))?;
-    Ok(finish_request(blind, input, nonce, challenge_digest, public))
+    Ok(finish_request(
+        blind,
+        input,
+        nonce,
+        challenge_digest,
+        public,
+    ))
 }
 
 /// Client side with a given nonce and blinding scalar (48 bytes, non-zero): for known
@@ -298,11 +297,16 @@ pub fn request_with_blind(
     blind: &[u8],
 ) -> Result<(TokenRequest, TokenState)> {
     let (challenge_digest, input) = token_input(challenge, public, &nonce)?;
-    let scalar =
-        Suite::deserialize_scalar(blind).map_err(|_| Error::InvalidElement("blind"))?;
+    let scalar = Suite::deserialize_scalar(blind).map_err(|_| Error::InvalidElement("blind"))?;
     let blind = VoprfClient::<Suite>::deterministic_blind_unchecked(&input, scalar)
         .map_err(|_| Error::Issuance("VOPRF Blind failed"))?;
-    Ok(finish_request(blind, input, nonce, challenge_digest, public))
+    Ok(finish_request(
+        blind,
+        input,
+        nonce,
+        challenge_digest,
+        public,
+    ))
 }
 
 fn finish_request(
@@ -330,8 +334,7 @@ fn finish_request(
 impl TokenState {
     /// Check the issuer's proof and unblind: the finished token (RFC 9578 §5.3).
     pub fn finalize(self, response: &TokenResponse) -> Result<Token> {
-        if response.token_type != TokenType::PRIVATE_P384 || response.bytes.len() != NE + 2 * NS
-        {
+        if response.token_type != TokenType::PRIVATE_P384 || response.bytes.len() != NE + 2 * NS {
             return Err(Error::Length {
                 what: "type 1 TokenResponse",
                 got: response.bytes.len(),
@@ -341,8 +344,8 @@ impl TokenState {
         let (element, proof) = response.bytes.split_at(NE);
         let element = EvaluationElement::<Suite>::deserialize(element)
             .map_err(|_| Error::InvalidElement("evaluate_msg"))?;
-        let proof =
-            Proof::<Suite>::deserialize(proof).map_err(|_| Error::InvalidElement("evaluate_proof"))?;
+        let proof = Proof::<Suite>::deserialize(proof)
+            .map_err(|_| Error::InvalidElement("evaluate_proof"))?;
         let output = self
             .client
             .finalize(&self.input, &element, &proof, self.public.pk)
@@ -417,7 +420,9 @@ pub fn finalize_amortized(
         return Err(Error::BatchSize { got: 0, max: 0 });
     };
     if response.evaluated_elements.len() != states.len() {
-        return Err(Error::Batch("response has a different number of elements than the request"));
+        return Err(Error::Batch(
+            "response has a different number of elements than the request",
+        ));
     }
     if states.iter().any(|s| s.public != first.public) {
         return Err(Error::Batch("an amortized batch uses one key"));
@@ -435,11 +440,12 @@ pub fn finalize_amortized(
         .map_err(|_| Error::InvalidElement("evaluated_proof"))?;
     let inputs: Vec<&[u8]> = states.iter().map(|s| s.input.as_slice()).collect();
     let clients: Vec<VoprfClient<Suite>> = states.iter().map(|s| s.client.clone()).collect();
-    let outputs = VoprfClient::batch_finalize(&inputs, &clients, &elements, &proof, pk)
-        .map_err(|e| match e {
+    let outputs = VoprfClient::batch_finalize(&inputs, &clients, &elements, &proof, pk).map_err(
+        |e| match e {
             voprf::Error::ProofVerification => Error::InvalidProof,
             _ => Error::Issuance("VOPRF batch Finalize failed"),
-        })?;
+        },
+    )?;
     let mut tokens = Vec::with_capacity(states.len());
     for (state, output) in states.iter().zip(outputs) {
         let output = output.map_err(|_| Error::Issuance("VOPRF Finalize failed"))?;

@@ -5,13 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use secdispatch_privacypass::auth_scheme::{
-    Quoting, build_authorization, parse_www_authenticate,
-};
+use secdispatch_privacypass::auth_scheme::{Quoting, build_authorization, parse_www_authenticate};
 use secdispatch_privacypass::client;
 use secdispatch_privacypass::layer::PrivacyPassLayer;
 use secdispatch_privacypass::origin::{
-    AcceptedKey, Origin, OriginConfig, RedemptionMode, Redeemed, VerificationKey,
+    AcceptedKey, Origin, OriginConfig, Redeemed, RedemptionMode, VerificationKey,
 };
 use secdispatch_privacypass::{Error, Token, TokenType, type1, type2};
 use secdispatch_replay::MemoryNonceStore;
@@ -36,8 +34,14 @@ fn fixture(mode: RedemptionMode) -> Fixture {
     config.max_age = Some(30);
     let origin = Arc::new(Origin::new(config, Arc::new(MemoryNonceStore::new())).unwrap());
     origin.set_keys(vec![
-        AcceptedKey { key: VerificationKey::Type2(k2.public().clone()), not_after: t0() + Duration::from_secs(3600) },
-        AcceptedKey { key: VerificationKey::Type1(k1.clone()), not_after: t0() + Duration::from_secs(3600) },
+        AcceptedKey {
+            key: VerificationKey::Type2(k2.public().clone()),
+            not_after: t0() + Duration::from_secs(3600),
+        },
+        AcceptedKey {
+            key: VerificationKey::Type1(k1.clone()),
+            not_after: t0() + Duration::from_secs(3600),
+        },
     ]);
     Fixture { origin, k1, k2 }
 }
@@ -48,10 +52,14 @@ fn obtain(f: &Fixture, token_type: TokenType, now: SystemTime) -> Token {
     let mut rng = getrandom::SysRng;
     let headers = f.origin.challenges(&mut rng, now).unwrap();
     let parsed = parse_www_authenticate(headers.iter().map(String::as_str));
-    let c = parsed.iter().find(|c| c.token_type() == token_type).unwrap();
+    let c = parsed
+        .iter()
+        .find(|c| c.token_type() == token_type)
+        .unwrap();
     let challenge = c.challenge().unwrap();
     challenge.check_origin("origin.example").unwrap();
-    let (req, pending) = client::begin(&mut rng, challenge, c.token_key.as_deref().unwrap()).unwrap();
+    let (req, pending) =
+        client::begin(&mut rng, challenge, c.token_key.as_deref().unwrap()).unwrap();
     let resp = match token_type {
         TokenType::PRIVATE_P384 => f.k1.issue(&mut rng, &req).unwrap(),
         _ => f.k2.issue(&req).unwrap(),
@@ -78,7 +86,10 @@ async fn both_types_redeem_once() {
             assert_eq!(f.origin.redeem(&auth, t0()).await, Err(want));
             let bare = build_authorization(&token, Quoting::Bare);
             let again = f.origin.redeem(&bare, t0()).await.unwrap_err();
-            assert!(matches!(again, Error::DoubleSpend | Error::ChallengeMismatch), "{again}");
+            assert!(
+                matches!(again, Error::DoubleSpend | Error::ChallengeMismatch),
+                "{again}"
+            );
         }
     }
 }
@@ -105,22 +116,42 @@ async fn wrong_challenge_key_type_and_expiry_are_refused() {
     let token = obtain(&f, TokenType::PUBLIC_RSA, t0());
     let mut other_challenge = token.clone();
     other_challenge.challenge_digest[0] ^= 1;
-    assert_eq!(f.origin.redeem_token(&other_challenge, t0()).await, Err(Error::ChallengeMismatch));
+    assert_eq!(
+        f.origin.redeem_token(&other_challenge, t0()).await,
+        Err(Error::ChallengeMismatch)
+    );
     let mut unknown_key = token.clone();
     unknown_key.token_key_id[0] ^= 1;
-    assert_eq!(f.origin.redeem_token(&unknown_key, t0()).await, Err(Error::UnknownKeyId));
+    assert_eq!(
+        f.origin.redeem_token(&unknown_key, t0()).await,
+        Err(Error::UnknownKeyId)
+    );
     // After the key's not_after, its tokens are refused.
     let late = t0() + Duration::from_secs(3601);
-    assert_eq!(f.origin.redeem_token(&token, late).await, Err(Error::UnknownKeyId));
+    assert_eq!(
+        f.origin.redeem_token(&token, late).await,
+        Err(Error::UnknownKeyId)
+    );
     // A token for another origin (a challenge this origin never sent) is refused.
     let mut config = OriginConfig::new("issuer.example", "elsewhere.example");
     config.token_types = vec![TokenType::PUBLIC_RSA];
     let elsewhere = Origin::new(config, Arc::new(MemoryNonceStore::new())).unwrap();
     elsewhere.set_keys(f.origin.keys().to_vec());
-    assert_eq!(elsewhere.redeem_token(&token, t0()).await, Err(Error::ChallengeMismatch));
+    assert_eq!(
+        elsewhere.redeem_token(&token, t0()).await,
+        Err(Error::ChallengeMismatch)
+    );
     // Garbage credentials.
-    assert_eq!(f.origin.redeem("Basic abc", t0()).await, Err(Error::NoCredentials));
-    assert!(f.origin.redeem("PrivateToken token=AAAA", t0()).await.is_err());
+    assert_eq!(
+        f.origin.redeem("Basic abc", t0()).await,
+        Err(Error::NoCredentials)
+    );
+    assert!(
+        f.origin
+            .redeem("PrivateToken token=AAAA", t0())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -128,7 +159,9 @@ async fn per_request_challenges_expire_and_are_single_use() {
     let f = fixture(RedemptionMode::PerRequest);
     let token = obtain(&f, TokenType::PUBLIC_RSA, t0());
     assert_eq!(
-        f.origin.redeem_token(&token, t0() + Duration::from_secs(31)).await,
+        f.origin
+            .redeem_token(&token, t0() + Duration::from_secs(31))
+            .await,
         Err(Error::ChallengeMismatch)
     );
     let token = obtain(&f, TokenType::PUBLIC_RSA, t0());
@@ -148,7 +181,9 @@ async fn double_spend_race_accepts_exactly_one() {
     for _ in 0..32 {
         let origin = f.origin.clone();
         let token = token.clone();
-        tasks.push(tokio::spawn(async move { origin.redeem_token(&token, t0()).await }));
+        tasks.push(tokio::spawn(async move {
+            origin.redeem_token(&token, t0()).await
+        }));
     }
     let mut ok = 0;
     for t in tasks {
@@ -175,13 +210,21 @@ async fn rotation_old_tokens_valid_until_expiry_new_challenges_use_new_key() {
     let mut rng = getrandom::SysRng;
     let headers = f.origin.challenges(&mut rng, t0()).unwrap();
     let parsed = parse_www_authenticate(headers.iter().map(String::as_str));
-    let c2 = parsed.iter().find(|c| c.token_type() == TokenType::PUBLIC_RSA).unwrap();
+    let c2 = parsed
+        .iter()
+        .find(|c| c.token_type() == TokenType::PUBLIC_RSA)
+        .unwrap();
     assert_eq!(c2.token_key.as_deref(), Some(new_key.public().spki()));
     // The old key's token still redeems until the old key's not_after.
-    f.origin.redeem_token(&old_token, t0() + Duration::from_secs(10)).await.unwrap();
+    f.origin
+        .redeem_token(&old_token, t0() + Duration::from_secs(10))
+        .await
+        .unwrap();
     let another_old = obtain_with(&f.k2, &f.origin, t0());
     assert_eq!(
-        f.origin.redeem_token(&another_old, t0() + Duration::from_secs(3600)).await,
+        f.origin
+            .redeem_token(&another_old, t0() + Duration::from_secs(3600))
+            .await,
         Err(Error::UnknownKeyId)
     );
 }
@@ -190,7 +233,10 @@ fn obtain_with(key: &type2::IssuerKey, origin: &Origin, now: SystemTime) -> Toke
     let mut rng = getrandom::SysRng;
     let headers = origin.challenges(&mut rng, now).unwrap();
     let parsed = parse_www_authenticate(headers.iter().map(String::as_str));
-    let c = parsed.iter().find(|c| c.token_type() == TokenType::PUBLIC_RSA).unwrap();
+    let c = parsed
+        .iter()
+        .find(|c| c.token_type() == TokenType::PUBLIC_RSA)
+        .unwrap();
     let (req, st) = type2::request(&mut rng, c.challenge().unwrap(), key.public()).unwrap();
     st.finalize(&key.issue(&req).unwrap()).unwrap()
 }
@@ -204,9 +250,16 @@ async fn tower_layer_challenges_then_admits_once() {
     let svc = layer.layer(tower::service_fn(|req: http::Request<String>| async move {
         let redeemed = req.extensions().get::<Redeemed>().cloned().unwrap();
         assert!(req.headers().get(http::header::AUTHORIZATION).is_none());
-        Ok::<_, std::convert::Infallible>(http::Response::new(format!("ok {}", redeemed.token_type)))
+        Ok::<_, std::convert::Infallible>(http::Response::new(format!(
+            "ok {}",
+            redeemed.token_type
+        )))
     }));
-    let resp = svc.clone().oneshot(http::Request::new(String::new())).await.unwrap();
+    let resp = svc
+        .clone()
+        .oneshot(http::Request::new(String::new()))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let challenges: Vec<&str> = resp
         .headers()
@@ -228,6 +281,13 @@ async fn tower_layer_challenges_then_admits_once() {
     assert_eq!(ok.body(), "ok 0x0001");
     let replay = svc.clone().oneshot(req()).await.unwrap();
     assert_eq!(replay.status(), 401);
-    assert_eq!(replay.extensions().get::<Error>(), Some(&Error::DoubleSpend));
-    assert!(replay.headers().contains_key(http::header::WWW_AUTHENTICATE));
+    assert_eq!(
+        replay.extensions().get::<Error>(),
+        Some(&Error::DoubleSpend)
+    );
+    assert!(
+        replay
+            .headers()
+            .contains_key(http::header::WWW_AUTHENTICATE)
+    );
 }

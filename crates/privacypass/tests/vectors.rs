@@ -32,7 +32,7 @@ fn h(v: &Value, key: &str) -> Vec<u8> {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0);
+    assert!(s.len().is_multiple_of(2));
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
@@ -48,7 +48,8 @@ fn rfc9577_challenge_and_authenticator_input() {
     let vectors = load("rfc9577_token_challenge.json");
     assert_eq!(vectors.len(), 6);
     for (i, v) in vectors.iter().enumerate() {
-        let token_type = TokenType(u16::from_str_radix(v["token_type"].as_str().unwrap(), 16).unwrap());
+        let token_type =
+            TokenType(u16::from_str_radix(v["token_type"].as_str().unwrap(), 16).unwrap());
         let expected = h(v, "token_authenticator_input");
         if token_type.is_greased() {
             // Vector 6: a greased type with a random body; the parser reads the type only
@@ -74,7 +75,10 @@ fn rfc9577_challenge_and_authenticator_input() {
         let origin = String::from_utf8(h(v, "origin_info")).unwrap();
         let origins: Vec<&str> = origin.split(',').filter(|s| !s.is_empty()).collect();
         let challenge = TokenChallenge::new(token_type, &issuer, ctx, &origins).unwrap();
-        assert_eq!(TokenChallenge::decode(&challenge.encode()).unwrap(), challenge);
+        assert_eq!(
+            TokenChallenge::decode(&challenge.encode()).unwrap(),
+            challenge
+        );
         let input = authenticator_input(
             token_type,
             &arr32(&h(v, "nonce")),
@@ -93,11 +97,19 @@ fn rfc9577_www_authenticate_headers() {
         let header = v["www_authenticate"].as_str().unwrap();
         let parsed = parse_www_authenticate([header]);
         let want = v["challenges"].as_array().unwrap();
-        assert_eq!(parsed.len(), expected_counts[i], "header {}: {parsed:?}", i + 1);
+        assert_eq!(
+            parsed.len(),
+            expected_counts[i],
+            "header {}: {parsed:?}",
+            i + 1
+        );
         assert_eq!(parsed.len(), want.len());
         for (p, w) in parsed.iter().zip(want) {
-            let ty = u16::from_str_radix(w["token_type"].as_str().unwrap().trim_start_matches("0x"), 16)
-                .unwrap();
+            let ty = u16::from_str_radix(
+                w["token_type"].as_str().unwrap().trim_start_matches("0x"),
+                16,
+            )
+            .unwrap();
             assert_eq!(p.token_type(), TokenType(ty));
             assert_eq!(p.raw, h(w, "token_challenge"));
             assert_eq!(p.token_key.as_deref(), Some(h(w, "token_key").as_slice()));
@@ -129,7 +141,10 @@ fn rfc9577_www_authenticate_headers() {
         parse_www_authenticate([h2])
     );
     // Unpadded base64 is accepted.
-    let unpadded = vectors[0]["www_authenticate"].as_str().unwrap().replace("==\"", "\"");
+    let unpadded = vectors[0]["www_authenticate"]
+        .as_str()
+        .unwrap()
+        .replace("==\"", "\"");
     assert_eq!(
         parse_www_authenticate([unpadded.as_str()])[0].raw,
         parse_www_authenticate([vectors[0]["www_authenticate"].as_str().unwrap()])[0].raw
@@ -156,7 +171,8 @@ fn rfc9578_type1_issuance_end_to_end() {
         // response matches the vector in the evaluated element only.
         let mut rng = getrandom::SysRng;
         let ours = key.issue(&mut rng, &decoded).unwrap();
-        let theirs = TokenResponse::decode(TokenType::PRIVATE_P384, &h(v, "token_response")).unwrap();
+        let theirs =
+            TokenResponse::decode(TokenType::PRIVATE_P384, &h(v, "token_response")).unwrap();
         assert_eq!(ours.bytes[..49], theirs.bytes[..49]);
         let token = state.finalize(&theirs).unwrap();
         assert_eq!(token.encode(), h(v, "token"), "vector {}", i + 1);
@@ -201,11 +217,10 @@ fn rfc9578_type1_bad_proof_and_bitflips_are_refused() {
 fn pem_to_pkcs8(pem: &[u8]) -> Vec<u8> {
     use base64::Engine as _;
     let text = String::from_utf8(pem.to_vec()).unwrap();
-    let b64: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+    let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
 }
 
 #[test]
@@ -232,12 +247,20 @@ fn rfc9578_type2_issuance_end_to_end_both_backends() {
             let key = type2::IssuerKey::from_pkcs8(&pkcs8, backend).unwrap();
             assert_eq!(key.public(), &public);
             let response = key.issue(&request).unwrap();
-            assert_eq!(response.bytes, h(v, "token_response"), "{backend:?} vector {}", i + 1);
+            assert_eq!(
+                response.bytes,
+                h(v, "token_response"),
+                "{backend:?} vector {}",
+                i + 1
+            );
         }
-        let response = TokenResponse::decode(TokenType::PUBLIC_RSA, &h(v, "token_response")).unwrap();
+        let response =
+            TokenResponse::decode(TokenType::PUBLIC_RSA, &h(v, "token_response")).unwrap();
         let token = state.finalize(&response).unwrap();
         assert_eq!(token.encode(), h(v, "token"), "vector {}", i + 1);
-        public.verify(&Token::decode(&h(v, "token")).unwrap()).unwrap();
+        public
+            .verify(&Token::decode(&h(v, "token")).unwrap())
+            .unwrap();
     }
 }
 
@@ -245,7 +268,8 @@ fn rfc9578_type2_issuance_end_to_end_both_backends() {
 fn rfc9578_type2_tampering_is_refused() {
     let v = &load("rfc9578_type2_blindrsa.json")[0];
     let public = type2::PublicKey::from_token_key(&h(v, "pkS")).unwrap();
-    let key = type2::IssuerKey::from_pkcs8(&pem_to_pkcs8(&h(v, "skS")), type2::Backend::AwsLc).unwrap();
+    let key =
+        type2::IssuerKey::from_pkcs8(&pem_to_pkcs8(&h(v, "skS")), type2::Backend::AwsLc).unwrap();
     let token = Token::decode(&h(v, "token")).unwrap();
     for i in [0usize, 100, 255] {
         let mut t = token.clone();
@@ -262,15 +286,26 @@ fn rfc9578_type2_tampering_is_refused() {
     let mut req = TokenRequest::decode(&h(v, "token_request")).unwrap();
     req.blinded_msg = vec![0xff; 256];
     assert!(matches!(key.issue(&req), Err(Error::Issuance(_))));
-    let pure = type2::IssuerKey::from_pkcs8(&pem_to_pkcs8(&h(v, "skS")), type2::Backend::PureRust).unwrap();
+    let pure = type2::IssuerKey::from_pkcs8(&pem_to_pkcs8(&h(v, "skS")), type2::Backend::PureRust)
+        .unwrap();
     assert!(matches!(pure.issue(&req), Err(Error::Issuance(_))));
     // Wrong truncated key id → UnknownTruncatedKeyId (422 at the issuer).
     req.truncated_token_key_id ^= 1;
-    assert!(matches!(key.issue(&req), Err(Error::UnknownTruncatedKeyId(_))));
+    assert!(matches!(
+        key.issue(&req),
+        Err(Error::UnknownTruncatedKeyId(_))
+    ));
     // A wrong blind signature does not finalize.
     let challenge = TokenChallenge::decode(&h(v, "token_challenge")).unwrap();
     let salt: [u8; 48] = h(v, "salt").try_into().unwrap();
-    let (_, state) = type2::request_with_blind(&challenge, &public, arr32(&h(v, "nonce")), &salt, &h(v, "blind")).unwrap();
+    let (_, state) = type2::request_with_blind(
+        &challenge,
+        &public,
+        arr32(&h(v, "nonce")),
+        &salt,
+        &h(v, "blind"),
+    )
+    .unwrap();
     let mut resp = h(v, "token_response");
     resp[10] ^= 1;
     let resp = TokenResponse::decode(TokenType::PUBLIC_RSA, &resp).unwrap();
@@ -294,17 +329,30 @@ fn batched_amortized_type1() {
         let pairs: Vec<([u8; 32], Vec<u8>)> = nonces
             .iter()
             .zip(blinds)
-            .map(|(n, b)| (arr32(&unhex(n.as_str().unwrap())), unhex(b.as_str().unwrap())))
+            .map(|(n, b)| {
+                (
+                    arr32(&unhex(n.as_str().unwrap())),
+                    unhex(b.as_str().unwrap()),
+                )
+            })
             .collect();
         let (request, states) =
             type1::request_amortized_with_blinds(&challenge, key.public(), &pairs).unwrap();
-        assert_eq!(request.encode().unwrap(), h(v, "token_request"), "vector {}", i + 1);
+        assert_eq!(
+            request.encode().unwrap(),
+            h(v, "token_request"),
+            "vector {}",
+            i + 1
+        );
         let decoded = AmortizedBatchTokenRequest::decode(&h(v, "token_request")).unwrap();
         assert_eq!(decoded, request);
         let theirs =
-            AmortizedBatchTokenResponse::decode(TokenType::PRIVATE_P384, &h(v, "token_response")).unwrap();
+            AmortizedBatchTokenResponse::decode(TokenType::PRIVATE_P384, &h(v, "token_response"))
+                .unwrap();
         assert_eq!(theirs.encode().unwrap(), h(v, "token_response"));
-        let ours = key.issue_amortized(&mut getrandom::SysRng, &decoded, 100).unwrap();
+        let ours = key
+            .issue_amortized(&mut getrandom::SysRng, &decoded, 100)
+            .unwrap();
         assert_eq!(ours.evaluated_elements, theirs.evaluated_elements);
         let tokens = type1::finalize_amortized(states, &theirs).unwrap();
         let want: Vec<Vec<u8>> = v["tokens"]
@@ -319,7 +367,8 @@ fn batched_amortized_type1() {
             key.verify(t).unwrap();
         }
         // Our proof verifies too; a batch over the cap is refused.
-        let (_, states) = type1::request_amortized_with_blinds(&challenge, key.public(), &pairs).unwrap();
+        let (_, states) =
+            type1::request_amortized_with_blinds(&challenge, key.public(), &pairs).unwrap();
         assert_eq!(type1::finalize_amortized(states, &ours).unwrap(), tokens);
         assert!(matches!(
             key.issue_amortized(&mut getrandom::SysRng, &decoded, pairs.len() - 1),
@@ -342,15 +391,24 @@ fn batched_generic_pat_go() {
         let issuance = v["issuance"].as_array().unwrap();
         assert_eq!(batch.token_requests.len(), issuance.len());
         assert_eq!(response.token_responses.len(), issuance.len());
-        for ((iss, req), resp) in issuance.iter().zip(&batch.token_requests).zip(&response.token_responses) {
+        for ((iss, req), resp) in issuance
+            .iter()
+            .zip(&batch.token_requests)
+            .zip(&response.token_responses)
+        {
             let resp = resp.as_ref().unwrap();
             let challenge = TokenChallenge::decode(&h(iss, "token_challenge")).unwrap();
             let nonce = arr32(&h(iss, "nonce"));
             let token = match iss["type"].as_str().unwrap() {
                 "0001" => {
                     let key = type1::IssuerKey::from_secret(&h(iss, "skS")).unwrap();
-                    let (ours, state) =
-                        type1::request_with_blind(&challenge, key.public(), nonce, &h(iss, "blind")).unwrap();
+                    let (ours, state) = type1::request_with_blind(
+                        &challenge,
+                        key.public(),
+                        nonce,
+                        &h(iss, "blind"),
+                    )
+                    .unwrap();
                     assert_eq!(&ours, req);
                     let fresh = key.issue(&mut getrandom::SysRng, req).unwrap();
                     assert_eq!(fresh.bytes[..49], resp.bytes[..49]);
@@ -361,10 +419,20 @@ fn batched_generic_pat_go() {
                 "0002" => {
                     let public = type2::PublicKey::from_token_key(&h(iss, "pkS")).unwrap();
                     let salt: [u8; 48] = h(iss, "salt").try_into().unwrap();
-                    let (ours, state) =
-                        type2::request_with_blind(&challenge, &public, nonce, &salt, &h(iss, "blind")).unwrap();
+                    let (ours, state) = type2::request_with_blind(
+                        &challenge,
+                        &public,
+                        nonce,
+                        &salt,
+                        &h(iss, "blind"),
+                    )
+                    .unwrap();
                     assert_eq!(&ours, req);
-                    let key = type2::IssuerKey::from_pkcs8(&pem_to_pkcs8(&h(iss, "skS")), type2::Backend::AwsLc).unwrap();
+                    let key = type2::IssuerKey::from_pkcs8(
+                        &pem_to_pkcs8(&h(iss, "skS")),
+                        type2::Backend::AwsLc,
+                    )
+                    .unwrap();
                     assert_eq!(key.issue(req).unwrap(), *resp);
                     state.finalize(resp).unwrap()
                 }
@@ -388,8 +456,14 @@ fn batched_generic_typescript_encoding_is_refused_but_its_tokens_verify() {
             let token = Token::decode(&h(iss, "token")).unwrap();
             assert_eq!(token.challenge_digest, challenge.digest());
             match iss["type"].as_str().unwrap() {
-                "0001" => type1::IssuerKey::from_secret(&h(iss, "skS")).unwrap().verify(&token).unwrap(),
-                "0002" => type2::PublicKey::from_token_key(&h(iss, "pkS")).unwrap().verify(&token).unwrap(),
+                "0001" => type1::IssuerKey::from_secret(&h(iss, "skS"))
+                    .unwrap()
+                    .verify(&token)
+                    .unwrap(),
+                "0002" => type2::PublicKey::from_token_key(&h(iss, "pkS"))
+                    .unwrap()
+                    .verify(&token)
+                    .unwrap(),
                 other => panic!("type {other}"),
             }
         }
@@ -408,7 +482,10 @@ fn rfc9497_p384_voprf_derive_and_evaluate() {
     let seed = h(suite, "seed");
     let info = h(suite, "keyInfo");
     let derived = type1::IssuerKey::derive_with_info(&seed, &info).unwrap();
-    assert_eq!(derived.secret_bytes().as_slice(), h(suite, "skSm").as_slice());
+    assert_eq!(
+        derived.secret_bytes().as_slice(),
+        h(suite, "skSm").as_slice()
+    );
     assert_eq!(derived.public().token_key(), h(suite, "pkSm").as_slice());
     let key = type1::IssuerKey::from_secret(&h(suite, "skSm")).unwrap();
     assert_eq!(key.public(), derived.public());

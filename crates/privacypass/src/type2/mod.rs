@@ -34,11 +34,11 @@ pub const SALT_LEN: usize = 48;
 /// The `SubjectPublicKeyInfo` prefix of an RSA-2048, e = 65537 `id-RSASSA-PSS` key with
 /// SHA-384 / MGF1-SHA-384 / salt 48 parameters (RFC 9578 §6.5); the PKCS#1 key follows.
 pub const SPKI_PREFIX: [u8; 72] = [
-    0x30, 0x82, 0x01, 0x52, 0x30, 0x3d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
-    0x01, 0x0a, 0x30, 0x30, 0xa0, 0x0d, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-    0x03, 0x04, 0x02, 0x02, 0xa1, 0x1a, 0x30, 0x18, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-    0x0d, 0x01, 0x01, 0x08, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
-    0x02, 0x02, 0xa2, 0x03, 0x02, 0x01, 0x30, 0x03, 0x82, 0x01, 0x0f, 0x00,
+    0x30, 0x82, 0x01, 0x52, 0x30, 0x3d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+    0x0a, 0x30, 0x30, 0xa0, 0x0d, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    0x02, 0x02, 0xa1, 0x1a, 0x30, 0x18, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+    0x08, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0xa2, 0x03,
+    0x02, 0x01, 0x30, 0x03, 0x82, 0x01, 0x0f, 0x00,
 ];
 /// Length of the PKCS#1 `RSAPublicKey` of a 2048-bit key with e = 65537.
 const PKCS1_LEN: usize = 270;
@@ -102,7 +102,9 @@ impl PublicKey {
         spki.extend_from_slice(&SPKI_PREFIX);
         spki.extend_from_slice(pkcs1);
         if spki.len() != SPKI_PREFIX.len() + PKCS1_LEN {
-            return Err(Error::InvalidKey("non-canonical RSAPublicKey encoding".into()));
+            return Err(Error::InvalidKey(
+                "non-canonical RSAPublicKey encoding".into(),
+            ));
         }
         Ok(Self {
             key_id: TokenKeyId::of(&spki),
@@ -163,9 +165,9 @@ struct AwsLcSigner(raw_rsa::RawRsaKey);
 
 impl BlindSigner for AwsLcSigner {
     fn blind_sign(&self, m: &[u8; NK]) -> Result<[u8; NK]> {
-        self.0
-            .blind_sign(m)
-            .ok_or(Error::Issuance("blinded_msg is not below the modulus, or the signature check failed"))
+        self.0.blind_sign(m).ok_or(Error::Issuance(
+            "blinded_msg is not below the modulus, or the signature check failed",
+        ))
     }
 }
 
@@ -176,7 +178,7 @@ impl BlindSigner for PureRustSigner {
         let n = self.0.n();
         let c = BoxedUint::from_be_slice(m, n.bits_precision())
             .map_err(|_| Error::Issuance("blinded_msg does not fit the modulus"))?;
-        if &c >= n.as_ref() {
+        if c >= *n.as_ref() {
             return Err(Error::Issuance("blinded_msg is not below the modulus"));
         }
         // `rsa_decrypt_and_check` blinds internally (timing) and verifies s^e == m.
@@ -240,9 +242,10 @@ impl IssuerKey {
                 let pkcs1 = private
                     .to_pkcs1_der()
                     .map_err(|e| Error::InvalidKey(format!("RSA private key: {e}")))?;
-                let raw = raw_rsa::RawRsaKey::from_pkcs1_der(pkcs1.as_bytes()).ok_or_else(|| {
-                    Error::InvalidKey("aws-lc refused the RSA private key".into())
-                })?;
+                let raw =
+                    raw_rsa::RawRsaKey::from_pkcs1_der(pkcs1.as_bytes()).ok_or_else(|| {
+                        Error::InvalidKey("aws-lc refused the RSA private key".into())
+                    })?;
                 Box::new(AwsLcSigner(raw))
             }
             Backend::PureRust => Box::new(PureRustSigner(private)),
@@ -278,11 +281,16 @@ impl IssuerKey {
         if request.truncated_token_key_id != self.public.key_id.truncated() {
             return Err(Error::UnknownTruncatedKeyId(request.truncated_token_key_id));
         }
-        let m: &[u8; NK] = request.blinded_msg.as_slice().try_into().map_err(|_| Error::Length {
-            what: "blinded_msg",
-            got: request.blinded_msg.len(),
-            expected: NK,
-        })?;
+        let m: &[u8; NK] =
+            request
+                .blinded_msg
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::Length {
+                    what: "blinded_msg",
+                    got: request.blinded_msg.len(),
+                    expected: NK,
+                })?;
         let s = self.signer.blind_sign(m)?;
         Ok(TokenResponse {
             token_type: TokenType::PUBLIC_RSA,
@@ -413,7 +421,9 @@ fn blind(
         .map_err(|_| Error::Issuance("encoded message does not fit the modulus"))?;
     // RFC 9474 §4.2 step 4: m must be coprime to n.
     if m.gcd(n.as_ref()) != BoxedUint::one_with_precision(n.bits_precision()) {
-        return Err(Error::Issuance("encoded message is not coprime to the modulus"));
+        return Err(Error::Issuance(
+            "encoded message is not coprime to the modulus",
+        ));
     }
     let r_inv: Option<BoxedUint> = r.invert_mod(n).into();
     let r_inv = r_inv.ok_or(Error::InvalidElement("blind is not invertible modulo n"))?;
@@ -450,7 +460,7 @@ impl TokenState {
         let n = self.public.modulus();
         let z = BoxedUint::from_be_slice(&response.bytes, n.bits_precision())
             .map_err(|_| Error::InvalidAuthenticator)?;
-        if &z >= n.as_ref() {
+        if z >= *n.as_ref() {
             return Err(Error::InvalidAuthenticator);
         }
         let s = z.mul_mod(&self.r_inv, n);

@@ -55,7 +55,9 @@ impl AmortizedBatchTokenRequest {
         let list = r.vec_v()?;
         r.finish()?;
         if list.len() % ne != 0 {
-            return Err(Error::Batch("blinded_elements is not a whole number of elements"));
+            return Err(Error::Batch(
+                "blinded_elements is not a whole number of elements",
+            ));
         }
         Ok(Self {
             token_type,
@@ -109,7 +111,9 @@ impl AmortizedBatchTokenResponse {
         let proof = r.take(2 * crate::type1::NS)?.to_vec();
         r.finish()?;
         if list.len() % ne != 0 {
-            return Err(Error::Batch("evaluated_elements is not a whole number of elements"));
+            return Err(Error::Batch(
+                "evaluated_elements is not a whole number of elements",
+            ));
         }
         Ok(Self {
             evaluated_elements: list.chunks(ne).map(<[u8]>::to_vec).collect(),

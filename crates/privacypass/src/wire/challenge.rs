@@ -98,7 +98,9 @@ fn check_issuer_name(name: &str) -> Result<()> {
         return Err(Error::IssuerName("not printable ASCII without spaces"));
     }
     if name.contains(['@', '/', ',']) {
-        return Err(Error::IssuerName("must be host[:port] without userinfo or path"));
+        return Err(Error::IssuerName(
+            "must be host[:port] without userinfo or path",
+        ));
     }
     Ok(())
 }
@@ -126,7 +128,9 @@ impl TokenChallenge {
         }
         check_issuer_name(issuer_name)?;
         if origin_info.iter().any(|o| o.is_empty() || o.contains(',')) {
-            return Err(Error::OriginInfo("an origin name is empty or contains a comma"));
+            return Err(Error::OriginInfo(
+                "an origin name is empty or contains a comma",
+            ));
         }
         let origin_info = origin_info.join(",");
         check_origin_info(&origin_info)?;
@@ -182,7 +186,11 @@ impl TokenChallenge {
         out.extend_from_slice(&self.token_type.0.to_be_bytes());
         // Lengths were checked on construction; these cannot fail.
         let _ = put_vec16(&mut out, "issuer_name", self.issuer_name.as_bytes());
-        let _ = put_vec8(&mut out, "redemption_context", self.redemption_context.as_bytes());
+        let _ = put_vec8(
+            &mut out,
+            "redemption_context",
+            self.redemption_context.as_bytes(),
+        );
         let _ = put_vec16(&mut out, "origin_info", self.origin_info.as_bytes());
         out
     }
@@ -220,8 +228,7 @@ impl TokenChallenge {
     /// RFC 9577 §2.1.1: a client must not use a challenge whose non-empty `origin_info`
     /// does not contain the origin that sent it (compared case-insensitively).
     pub fn check_origin(&self, origin: &str) -> Result<()> {
-        if self.origin_info.is_empty() || self.origins().any(|o| o.eq_ignore_ascii_case(origin))
-        {
+        if self.origin_info.is_empty() || self.origins().any(|o| o.eq_ignore_ascii_case(origin)) {
             Ok(())
         } else {
             Err(Error::OriginNotListed(origin.to_owned()))

@@ -159,7 +159,16 @@ mod tests {
 
     #[test]
     fn varint_round_trip_and_minimality() {
-        for v in [0u64, 63, 64, 16_383, 16_384, 1_073_741_823, 1_073_741_824, (1 << 62) - 1] {
+        for v in [
+            0u64,
+            63,
+            64,
+            16_383,
+            16_384,
+            1_073_741_823,
+            1_073_741_824,
+            (1 << 62) - 1,
+        ] {
             let mut out = Vec::new();
             put_varint(&mut out, v).unwrap();
             let mut r = Reader::new(&out, "t");
@@ -179,7 +188,9 @@ mod tests {
         // RFC 9000 §A.1 examples.
         assert_eq!(Reader::new(&[0x7b, 0xbd], "t").varint().unwrap(), 15_293);
         assert_eq!(
-            Reader::new(&[0x9d, 0x7f, 0x3e, 0x7d], "t").varint().unwrap(),
+            Reader::new(&[0x9d, 0x7f, 0x3e, 0x7d], "t")
+                .varint()
+                .unwrap(),
             494_878_333
         );
     }
@@ -187,11 +198,20 @@ mod tests {
     #[test]
     fn truncation_and_trailing_are_errors() {
         let mut r = Reader::new(&[1, 2], "s");
-        assert_eq!(r.take(3), Err(Error::Truncated { what: "s", needed: 1 }));
+        assert_eq!(
+            r.take(3),
+            Err(Error::Truncated {
+                what: "s",
+                needed: 1
+            })
+        );
         assert_eq!(r.u8().unwrap(), 1);
         assert_eq!(
             r.finish(),
-            Err(Error::TrailingBytes { what: "s", extra: 1 })
+            Err(Error::TrailingBytes {
+                what: "s",
+                extra: 1
+            })
         );
     }
 }

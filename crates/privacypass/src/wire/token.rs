@@ -114,7 +114,10 @@ mod tests {
         let tok = Token::decode(&t).unwrap();
         assert_eq!(tok.encode(), t);
         t.push(1);
-        assert!(matches!(Token::decode(&t), Err(Error::TrailingBytes { .. })));
+        assert!(matches!(
+            Token::decode(&t),
+            Err(Error::TrailingBytes { .. })
+        ));
         assert_eq!(
             Token::decode(&[0x5A, 0x63, 1, 2]),
             Err(Error::UnsupportedTokenType(TokenType(0x5A63)))

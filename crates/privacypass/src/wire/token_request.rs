@@ -138,7 +138,11 @@ mod tests {
         b.push(0);
         assert!(matches!(
             TokenRequest::decode(&b),
-            Err(Error::Length { got: 50, expected: 49, .. })
+            Err(Error::Length {
+                got: 50,
+                expected: 49,
+                ..
+            })
         ));
         assert!(matches!(
             TokenRequest::decode(&[0, 3, 1]),
