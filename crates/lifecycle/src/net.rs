@@ -118,10 +118,10 @@ impl Default for LocalNets {
 /// (`2023-01-04T00:00:00Z`, `2023-01-04 00:00:00+01:00`, fractional seconds allowed).
 pub fn parse_time(s: &str) -> Result<f64, Error> {
     let s = s.trim();
-    if let Ok(v) = s.parse::<f64>() {
-        if v.is_finite() {
-            return Ok(v);
-        }
+    if let Ok(v) = s.parse::<f64>()
+        && v.is_finite()
+    {
+        return Ok(v);
     }
     parse_rfc3339(s).ok_or_else(|| Error::InvalidTime(s.to_owned()))
 }

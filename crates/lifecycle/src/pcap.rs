@@ -625,6 +625,61 @@ pub(crate) mod tests {
         assert!(is_capture(&good));
     }
 
+    /// A pcapng file: section header, one Ethernet interface (microseconds), EPBs.
+    fn pcapng_file(frames: &[(f64, Vec<u8>)]) -> Vec<u8> {
+        let mut f = Vec::new();
+        let block = |f: &mut Vec<u8>, typ: u32, body: &[u8]| {
+            let len = 12 + body.len() as u32;
+            f.extend_from_slice(&typ.to_le_bytes());
+            f.extend_from_slice(&len.to_le_bytes());
+            f.extend_from_slice(body);
+            f.extend_from_slice(&len.to_le_bytes());
+        };
+        let mut shb = 0x1A2B3C4Du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        block(&mut f, 0x0A0D0D0A, &shb);
+        block(&mut f, 1, &[1, 0, 0, 0, 0xff, 0xff, 0, 0]);
+        for (ts, fr) in frames {
+            let t = (ts * 1e6).round() as u64;
+            let mut epb = 0u32.to_le_bytes().to_vec();
+            epb.extend_from_slice(&((t >> 32) as u32).to_le_bytes());
+            epb.extend_from_slice(&(t as u32).to_le_bytes());
+            epb.extend_from_slice(&(fr.len() as u32).to_le_bytes());
+            epb.extend_from_slice(&(fr.len() as u32).to_le_bytes());
+            epb.extend_from_slice(fr);
+            while !epb.len().is_multiple_of(4) {
+                epb.push(0);
+            }
+            block(&mut f, 6, &epb);
+        }
+        f
+    }
+
+    #[test]
+    fn pcapng_with_interface_resolution() {
+        let a = [10, 0, 0, 1];
+        let b = [10, 0, 0, 2];
+        let file = pcapng_file(&[
+            (1_700_000_000.25, eth_tcp(a, 1000, b, 80, 0x02, b"")),
+            (1_700_000_000.5, eth_tcp(b, 80, a, 1000, 0x14, b"")),
+        ]);
+        let (flows, s) = read(&file);
+        assert!(!s.any(), "{s:?}");
+        assert_eq!(flows.len(), 1);
+        assert!((flows[0].ts - 1_700_000_000.25).abs() < 1e-6);
+        assert_eq!(flows[0].conn_state, Some(crate::flow::ConnState::REJ));
+        // A packet block for an interface that was never described.
+        let mut bad = file.clone();
+        let epb_start = 28 + 20;
+        bad[epb_start + 8] = 7; // if_id = 7
+        let (_, s) = read(&bad);
+        assert_eq!(
+            s.by_reason.get("packet for an undeclared interface"),
+            Some(&1)
+        );
+    }
+
     #[test]
     fn linux_sll_and_raw_ip() {
         let frame = eth_tcp([10, 0, 0, 1], 1, [10, 0, 0, 2], 2, 0x02, b"");

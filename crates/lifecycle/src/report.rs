@@ -248,22 +248,22 @@ pub(crate) fn build(a: &Analyzer, evidence: Vec<Evidence>, skipped: &Skipped) ->
     let mut chain = Vec::new();
     for h in &hosts {
         for e in &h.evidence {
-            if e.state == State::Propagation {
-                if let Some(peer) = &e.peer {
-                    let confirmed = hosts.iter().any(|v| {
-                        &v.host == peer
-                            && v.evidence.iter().any(|x| {
-                                x.kind == "new_victim" && x.peer.as_deref() == Some(&h.host)
-                            })
-                    });
-                    chain.push(ChainEdge {
-                        from: h.host.clone(),
-                        to: peer.clone(),
-                        at: e.window.start,
-                        via: e.kind.clone(),
-                        confirmed,
-                    });
-                }
+            if e.state == State::Propagation
+                && let Some(peer) = &e.peer
+            {
+                let confirmed = hosts.iter().any(|v| {
+                    &v.host == peer
+                        && v.evidence
+                            .iter()
+                            .any(|x| x.kind == "new_victim" && x.peer.as_deref() == Some(&h.host))
+                });
+                chain.push(ChainEdge {
+                    from: h.host.clone(),
+                    to: peer.clone(),
+                    at: e.window.start,
+                    via: e.kind.clone(),
+                    confirmed,
+                });
             }
         }
     }

@@ -28,7 +28,7 @@ pub fn client_hello(stream: &[u8]) -> Hello {
     let mut pos = 0;
     loop {
         let Some(h) = stream.get(pos..pos + 5) else {
-            return if stream.len() >= 1 && stream[0] != 0x16 {
+            return if !stream.is_empty() && stream[0] != 0x16 {
                 Hello::NotTls
             } else {
                 Hello::NeedMore

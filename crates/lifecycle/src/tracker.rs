@@ -247,25 +247,24 @@ impl FlowTracker {
             self.next_sweep = self.now + 1.0;
         }
         let key = Key::new(p.src, p.sport, p.dst, p.dport, p.proto);
-        // Port reuse: a fresh SYN on a closed TCP connection starts a new one.
-        if let (Some(t), Some(e)) = (p.tcp, self.table.get(&key)) {
-            if t.syn && !t.ack && e.closed {
-                self.finalize(&key);
-            }
-        }
-        if !self.table.contains_key(&key) {
-            if self.table.len() >= self.cfg.max_flows {
-                self.evict();
-            }
-            let entry = self.new_entry(p);
-            self.table.insert(key, entry);
-            self.stats.peak_active = self.stats.peak_active.max(self.table.len() as u64);
-        }
         let inspect_cap = self.cfg.inspect_bytes;
-        let Some(e) = self.table.get_mut(&key) else {
-            return;
-        };
-        update(e, p, inspect_cap);
+        // Fast path: one lookup for a packet of a known flow.
+        if let Some(e) = self.table.get_mut(&key) {
+            // Port reuse: a fresh SYN on a closed TCP connection starts a new one.
+            let reuse = matches!(p.tcp, Some(t) if t.syn && !t.ack) && e.closed;
+            if !reuse {
+                update(e, p, inspect_cap);
+                return;
+            }
+            self.finalize(&key);
+        }
+        if self.table.len() >= self.cfg.max_flows {
+            self.evict();
+        }
+        let mut entry = self.new_entry(p);
+        update(&mut entry, p, inspect_cap);
+        self.table.insert(key, entry);
+        self.stats.peak_active = self.stats.peak_active.max(self.table.len() as u64);
     }
 
     fn new_entry(&mut self, p: &Packet<'_>) -> Entry {
@@ -495,10 +494,8 @@ fn update(e: &mut Entry, p: &Packet<'_>, inspect_cap: usize) {
                 inspect_tcp(e, p, t.seq, from_orig, inspect_cap);
             }
         }
-        Proto::Udp => {
-            if is_dns_port(p.sport) || is_dns_port(p.dport) {
-                dns_packet(e, p);
-            }
+        Proto::Udp if (is_dns_port(p.sport) || is_dns_port(p.dport)) => {
+            dns_packet(e, p);
         }
         _ => {}
     }
@@ -620,6 +617,7 @@ fn inspect_tcp(e: &mut Entry, p: &Packet<'_>, seq: u32, from_orig: bool, cap: us
 pub(crate) mod tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn tcp<'a>(
         ts: f64,
         src: &str,

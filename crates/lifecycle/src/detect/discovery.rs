@@ -59,18 +59,19 @@ pub(crate) fn detect(a: &Analyzer) -> Vec<Found> {
 
     // Horizontal: (src, proto, port) → failed destinations.
     type HKey = (IpAddr, u8, u16);
-    let mut horiz: BTreeMap<HKey, Vec<(f64, (IpAddr, Uids, u64))>> = BTreeMap::new();
+    type Failed = (IpAddr, Uids, u64);
+    let mut horiz: BTreeMap<HKey, Vec<(f64, Failed)>> = BTreeMap::new();
     let mut contacted: BTreeMap<HKey, u64> = BTreeMap::new();
     for ((src, dst), p) in &a.pairs {
         for (&(kind, port), ps) in &p.ports {
             *contacted.entry((*src, kind, port)).or_insert(0) += 1;
-            if let Some(t) = ps.first_fail {
-                if !a.answered.contains(dst) {
-                    horiz
-                        .entry((*src, kind, port))
-                        .or_default()
-                        .push((t, (*dst, ps.fail_uids.clone(), ps.failed)));
-                }
+            if let Some(t) = ps.first_fail
+                && !a.answered.contains(dst)
+            {
+                horiz
+                    .entry((*src, kind, port))
+                    .or_default()
+                    .push((t, (*dst, ps.fail_uids.clone(), ps.failed)));
             }
         }
     }
