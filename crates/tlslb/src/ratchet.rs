@@ -1,0 +1,188 @@
+//! The `ratchet` (draft-schwartz-tls-lb-02 §4.7): a backend that is also reachable
+//! directly discards replayed `proxy_header`s after one AEAD open, before any expensive
+//! (EC)DH, by remembering a floor below which connection indices are refused.
+//!
+//! Indices compare in serial-number arithmetic: `a ≥ b` iff the most significant bit of
+//! `(a − b) mod 2^64` is 0, so the ratchet survives wrap-around. The state is per backend
+//! and per `psk_identity`.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use crate::proxy_data::RatchetValue;
+
+/// `a ≥ b` in serial arithmetic.
+pub fn serial_ge(a: u64, b: u64) -> bool {
+    a.wrapping_sub(b) >> 63 == 0
+}
+
+/// The load balancer's side for one backend: numbers connections and tracks the floor,
+/// the index of the earliest connection not yet connected or closed.
+#[derive(Debug, Clone)]
+pub struct RatchetSender {
+    next: u64,
+    /// Issued indices in order, with whether each is finished.
+    open: VecDeque<(u64, bool)>,
+}
+
+impl RatchetSender {
+    /// Start at `first` (choose it at random so indices do not reveal a count).
+    pub fn new(first: u64) -> Self {
+        Self {
+            next: first,
+            open: VecDeque::new(),
+        }
+    }
+
+    /// The value for a new connection.
+    pub fn start(&mut self) -> RatchetValue {
+        let index = self.next;
+        self.next = self.next.wrapping_add(1);
+        self.open.push_back((index, false));
+        RatchetValue {
+            index,
+            floor: self.floor(),
+        }
+    }
+
+    /// The connection `index` connected (or closed): it no longer holds the floor down.
+    pub fn finish(&mut self, index: u64) {
+        if let Some(e) = self.open.iter_mut().find(|e| e.0 == index) {
+            e.1 = true;
+        }
+        while self.open.front().is_some_and(|e| e.1) {
+            self.open.pop_front();
+        }
+    }
+
+    /// The current floor.
+    pub fn floor(&self) -> u64 {
+        self.open.front().map_or(self.next, |e| e.0)
+    }
+}
+
+/// Why a backend refused a ratchet value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatchetRefusal {
+    /// The index is below the floor: a replay of an old header.
+    BelowFloor,
+    /// The index was already seen (optional recent-index window).
+    Repeated,
+}
+
+/// The backend's side for one `psk_identity`.
+#[derive(Debug, Clone)]
+pub struct RatchetReceiver {
+    floor: Option<u64>,
+    /// Indices at or above the floor already seen, when the window is on.
+    seen: Option<BTreeSet<u64>>,
+    window: usize,
+}
+
+impl RatchetReceiver {
+    /// A receiver; `window > 0` also refuses repeated indices above the floor, keeping at
+    /// most `window` of them (older ones are forgotten, never accepted twice within it).
+    pub fn new(window: usize) -> Self {
+        Self {
+            floor: None,
+            seen: (window > 0).then(BTreeSet::new),
+            window,
+        }
+    }
+
+    /// Accept or refuse a connection's ratchet value; accepting raises the floor.
+    pub fn check(&mut self, v: RatchetValue) -> Result<(), RatchetRefusal> {
+        let floor = *self.floor.get_or_insert(v.floor);
+        if !serial_ge(v.index, floor) {
+            return Err(RatchetRefusal::BelowFloor);
+        }
+        if let Some(seen) = &mut self.seen {
+            if !seen.insert(v.index) {
+                return Err(RatchetRefusal::Repeated);
+            }
+            while seen.len() > self.window {
+                // Forget the oldest by serial order relative to the floor.
+                let oldest = seen.iter().copied().min_by_key(|i| i.wrapping_sub(floor));
+                if let Some(o) = oldest {
+                    seen.remove(&o);
+                }
+            }
+        }
+        if serial_ge(v.floor, floor) {
+            self.floor = Some(v.floor);
+            if let Some(seen) = &mut self.seen {
+                seen.retain(|i| serial_ge(*i, v.floor));
+            }
+        }
+        Ok(())
+    }
+
+    /// The floor, once the first value arrived.
+    pub fn floor(&self) -> Option<u64> {
+        self.floor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_order_wraps() {
+        assert!(serial_ge(5, 3));
+        assert!(!serial_ge(3, 5));
+        assert!(serial_ge(1, u64::MAX - 1), "1 comes after 2^64-2");
+        assert!(!serial_ge(u64::MAX - 1, 1));
+        assert!(serial_ge(7, 7));
+    }
+
+    #[test]
+    fn floor_is_the_earliest_unfinished_connection() {
+        let mut s = RatchetSender::new(u64::MAX - 1);
+        let a = s.start();
+        let b = s.start();
+        let c = s.start();
+        assert_eq!((a.index, b.index, c.index), (u64::MAX - 1, u64::MAX, 0));
+        assert_eq!(c.floor, u64::MAX - 1);
+        s.finish(b.index);
+        assert_eq!(s.floor(), u64::MAX - 1, "a still open");
+        s.finish(a.index);
+        assert_eq!(s.floor(), 0);
+        s.finish(c.index);
+        assert_eq!(s.floor(), 1, "nothing open: the next index");
+    }
+
+    #[test]
+    fn replays_below_the_floor_are_refused() {
+        let mut s = RatchetSender::new(100);
+        let mut r = RatchetReceiver::new(0);
+        let first = s.start();
+        r.check(first).unwrap();
+        s.finish(first.index);
+        let second = s.start();
+        r.check(second).unwrap();
+        assert_eq!(r.floor(), Some(101));
+        assert_eq!(r.check(first), Err(RatchetRefusal::BelowFloor));
+        // Without the window, a replay at or above the floor passes (the draft's optional part).
+        assert_eq!(r.check(second), Ok(()));
+    }
+
+    #[test]
+    fn the_window_refuses_repeats_above_the_floor() {
+        let mut r = RatchetReceiver::new(4);
+        let v = RatchetValue {
+            index: 10,
+            floor: 5,
+        };
+        r.check(v).unwrap();
+        assert_eq!(r.check(v), Err(RatchetRefusal::Repeated));
+        r.check(RatchetValue {
+            index: 11,
+            floor: 5,
+        })
+        .unwrap();
+        for i in 12..40 {
+            r.check(RatchetValue { index: i, floor: 5 }).unwrap();
+        }
+        assert!(r.seen.as_ref().unwrap().len() <= 4);
+    }
+}
