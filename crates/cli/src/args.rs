@@ -77,6 +77,17 @@ pub(crate) enum Command {
     Gateway(crate::cmd::service::ServiceArgs),
     /// Run the demo backend alone (accepts only gateway-signed requests).
     BackendDemo(crate::cmd::service::ServiceArgs),
+    /// Run the Privacy Pass issuer alone (RFC 9578), or rotate its keys.
+    Issuer(crate::cmd::issuer::IssuerArgs),
+    /// Run the TLS-LB load balancer (draft-schwartz-tls-lb-02), or make its keys.
+    Lb(crate::cmd::lb::LbArgs),
+    /// Privacy Pass client: fetch a protected URL, or obtain a token for a challenge.
+    #[command(subcommand)]
+    Token(crate::cmd::token::TokenCommand),
+    /// Malware lifecycle (draft-fabini-smart-malware-lifecycle) from captures, Zeek logs
+    /// or live flow events: states, evidence, beacons, infection chain, containment.
+    #[command(subcommand)]
+    Lifecycle(crate::cmd::lifecycle::LifecycleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +128,12 @@ pub(crate) struct UpArgs {
     /// Address of the demo backend; overrides backend_demo.listen.
     #[arg(long, value_name = "ADDR")]
     pub(crate) backend_demo: Option<SocketAddr>,
+    /// Address of the Privacy Pass issuer; overrides issuer.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) issuer: Option<SocketAddr>,
+    /// Address of the TLS-LB load balancer; overrides lb.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) lb: Option<SocketAddr>,
 }
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// The demonstration backend behind the gateway.
     pub backend_demo: BackendDemoConfig,
+    /// The Privacy Pass issuer (RFC 9578).
+    pub issuer: crate::issuer::IssuerConfig,
+    /// The TLS-LB load balancer (draft-schwartz-tls-lb-02).
+    pub lb: crate::lb::LbConfig,
 }
 
 /// Log output format.
@@ -182,6 +186,8 @@ pub struct GatewayConfig {
     pub upstream_failure_backoff: Duration,
     /// Where requests go, first match wins (longest path prefix within a host).
     pub routes: Vec<RouteConfig>,
+    /// What a load balancer may put in front of TLS on the listener.
+    pub front_end: crate::lb::FrontEndConfig,
 }
 
 impl Default for GatewayConfig {
@@ -199,6 +205,7 @@ impl Default for GatewayConfig {
             upstream_response_timeout: Duration::from_secs(30),
             upstream_failure_backoff: Duration::from_secs(10),
             routes: Vec::new(),
+            front_end: crate::lb::FrontEndConfig::default(),
         }
     }
 }
@@ -307,6 +314,9 @@ pub struct RouteConfig {
     /// Protocol spoken to the upstreams.
     #[serde(default)]
     pub upstream_protocol: UpstreamProtocol,
+    /// Ask for a Privacy Pass token (RFC 9577) before forwarding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_pass: Option<crate::issuer::PrivacyPassRouteConfig>,
 }
 
 fn root_path() -> String {
@@ -416,6 +426,24 @@ key_lifetime = "30days"
 label = "gateway"
 tag = "secdispatch-gateway"
 
+# What may precede TLS on the gateway's listener: "none"; "tls-lb" (an encrypted
+# proxy_header of draft-schwartz-tls-lb-02 from `secdispatch lb`, bound to the
+# ClientHello); "proxy" (PROXY protocol v1/v2 from haproxy or nginx, trusted_peers only).
+# The client address it carries goes to the access log, Forwarded and X-Forwarded-For.
+[gateway.front_end]
+protocol = "none"
+# "allow": direct TLS clients are served too; "require": every connection needs a header.
+mode = "allow"
+# TLS-LB key file; unset: tlslb.keys in the data directory (`secdispatch lb keygen`).
+# key_file = "/etc/secdispatch/tlslb.keys"
+# Record content type of proxy_header records (same as [lb] content_type).
+content_type = 0
+# Recent ratchet indices remembered to drop exact replays (0: the floor only).
+ratchet_window = 1024
+# PROXY protocol: peers whose header is believed (empty: any peer).
+trusted_peers = []
+header_timeout = "10s"
+
 # Routes: first the longest matching path prefix of the request's host, then of any host.
 # No route: `secdispatch up` sends everything to the demo backend.
 # [[gateway.routes]]
@@ -424,11 +452,60 @@ tag = "secdispatch-gateway"
 # client_auth = "optional"        # "none", "optional" or "required"
 # upstreams = ["http://10.0.0.5:8080", "http://10.0.0.6:8080"]
 # upstream_protocol = "http1"     # or "h2c"
+# Privacy Pass (RFC 9577): 401 with a PrivateToken challenge until a token is redeemed.
+# privacy_pass = { issuer_name = "127.0.0.1:8444", token_types = [2], redemption_context = "empty", origin_info = ["www.example.com"], max_age = "60s" }
+#   directory_url: where type 2 keys are read (default http://<issuer_name>/.well-known/private-token-issuer-directory)
+#   redemption_context: "empty" (tokens fetched ahead) or "per-request"; key_refresh = "60s"
+#   shared_store = true: the issuer uses this store; keys are read from it (needed for type 1)
 
 [backend_demo]
 listen = "127.0.0.1:8080"
 # Peers allowed to send Client-Cert without a gateway signature (haproxy, nginx).
 trusted_peers = []
+
+[issuer]
+# Privacy Pass issuer (RFC 9578): directory at /.well-known/private-token-issuer-directory,
+# issuance at request_path (--listen overrides listen).
+listen = "127.0.0.1:8444"
+request_path = "/token-request"
+# 2 = blind RSA (publicly verifiable), 1 = VOPRF P-384 (verifiable with the issuer's key only).
+token_types = [2, 1]
+# Keys live in the store; a successor is made when a quarter of key_lifetime is left and
+# listed (not-before) publish_ahead before it issues. Old keys stay valid until they end.
+key_lifetime = "30days"
+publish_ahead = "1h"
+key_check_interval = "1m"
+# Cache-Control max-age of the directory (minus up to 10% jitter).
+directory_max_age = "1h"
+# Most token requests in one batch (draft-ietf-privacypass-batched-tokens).
+max_batch = 100
+# "aws-lc" (raw RSA in aws-lc, fast) or "pure-rust".
+rsa_backend = "aws-lc"
+# Attester allowlist: SHA-256 (hex) of bearer secrets allowed to request tokens
+# (Authorization: Bearer <secret>). Empty: open; then keep the issuer on localhost or put
+# a gateway route with client_auth = "required" (mTLS) in front of it.
+attester_bearer_sha256 = []
+
+[lb]
+# L4 load balancer (draft-schwartz-tls-lb-02): reads the ClientHello without terminating
+# TLS, picks a pool by server name, sends the backend a header and the client's bytes.
+listen = "127.0.0.1:8442"
+# "tls-lb" (encrypted, bound to the ClientHello, answered by the backend), "proxy-v2"
+# (with CRC32C), "proxy-v1" or "none".
+header = "tls-lb"
+# key_file = "/etc/secdispatch/tlslb.keys"   # unset: tlslb.keys in the data directory
+content_type = 0
+# ProxyData is padded to a multiple of this many bytes.
+pad_to = 64
+client_hello_timeout = "10s"
+connect_timeout = "3s"
+# Wait this long for the backend's answer before proxying on without it.
+answer_timeout = "2s"
+# Backends tried per connection (connection failures, overload "rejected").
+max_attempts = 3
+# [[lb.pools]]
+# server_names = ["www.example.com", "*.example.net"]   # empty: the default pool
+# backends = ["10.0.0.5:8443", "10.0.0.6:8443"]
 "#;
 
 /// Why a configuration could not be used.

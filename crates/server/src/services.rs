@@ -64,6 +64,7 @@ pub async fn start_gateway(
             client_auth: ClientAuth::Optional,
             upstreams: vec![format!("http://{up}")],
             upstream_protocol: crate::config::UpstreamProtocol::Http1,
+            privacy_pass: None,
         });
     }
     if gw_config.routes.is_empty() {
@@ -171,6 +172,7 @@ pub async fn start_gateway(
         &config.limits,
         metrics,
     )?);
+    gateway.privacy_pass().bind_store(store);
     spawn_every(shutdown, gw_config.reload_interval, move || {
         let tls = tls.clone();
         async move {
@@ -183,9 +185,10 @@ pub async fn start_gateway(
             }
         }
     });
+    let front_end = crate::lb::front_end(&gw_config.front_end, data_dir, metrics, shutdown)?;
     let listener = serve::bind("gateway", listen).await?;
     let addr = listener.local_addr()?;
-    shutdown.spawn(gateway.run(listener, shutdown.clone()));
+    shutdown.spawn(gateway.run(listener, front_end, shutdown.clone()));
     Ok(addr)
 }
 

@@ -76,6 +76,7 @@ async fn start(extra_routes: Vec<RouteConfig>) -> System {
         client_auth: ClientAuth::Optional,
         upstreams: vec![format!("http://{backend}")],
         upstream_protocol: UpstreamProtocol::Http1,
+        privacy_pass: None,
     });
     let gateway =
         services::start_gateway(&config, dir.path(), any, store, None, &metrics, &shutdown)
@@ -201,6 +202,7 @@ async fn required_route_refuses_clients_without_a_certificate() {
         client_auth: ClientAuth::Required,
         upstreams: vec![],
         upstream_protocol: UpstreamProtocol::Http1,
+        privacy_pass: None,
     }])
     .await;
     let mut c = connect(&sys, false).await.unwrap();

@@ -60,6 +60,7 @@ async fn start_gateway(
         client_auth: ClientAuth::Optional,
         upstreams: vec![format!("http://{upstream}")],
         upstream_protocol: UpstreamProtocol::Http1,
+        privacy_pass: None,
     });
     let shutdown = Shutdown::new();
     let addr = services::start_gateway(

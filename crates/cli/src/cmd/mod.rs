@@ -1,9 +1,13 @@
 //! One module per command; each is parse → load → call the layers below.
 
 mod config;
+pub(crate) mod issuer;
+pub(crate) mod lb;
+pub(crate) mod lifecycle;
 pub(crate) mod pki;
 pub(crate) mod service;
 pub(crate) mod sig;
+pub(crate) mod token;
 mod up;
 mod version;
 
@@ -32,10 +36,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Show) => config::show(&ctx),
         Command::Up(args) => runtime()?.block_on(up::run(ctx, args)),
         Command::Sig(cmd) => sig::run(cmd),
+        Command::Lifecycle(cmd) => lifecycle::run(cmd),
         Command::Ca(cmd) => runtime()?.block_on(pki::run_ca(ctx, cmd)),
         Command::Pki(cmd) => pki::run_pki(cmd),
         Command::Gateway(args) => runtime()?.block_on(service::gateway(ctx, args)),
         Command::BackendDemo(args) => runtime()?.block_on(service::backend_demo(ctx, args)),
+        Command::Issuer(args) => runtime()?.block_on(issuer::run(ctx, args)),
+        Command::Lb(args) => runtime()?.block_on(lb::run(ctx, args)),
+        Command::Token(cmd) => runtime()?.block_on(token::run(ctx, cmd)),
         Command::Version | Command::Config(_) => Ok(ExitCode::SUCCESS),
     }
 }

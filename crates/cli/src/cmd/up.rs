@@ -2,8 +2,12 @@
 //!
 //! From an empty data directory it makes the local PKI (a composite root and issuing CA in
 //! the certificate database, gateway and demo client certificates in `pki/`) and the
-//! gateway's signing key, then starts the demo backend, the gateway in front of it and the
-//! admin listener. It prints what listens where and writes the same to `endpoints.json` in
+//! gateway's signing key, then starts the demo backend, the Privacy Pass issuer, the
+//! gateway in front of the backend and the admin listener. Without configured routes the
+//! gateway forwards everything to the demo backend and asks for a Privacy Pass token
+//! (RFC 9577, type 2 from the issuer) under `/private/`. The TLS-LB load balancer
+//! (draft-schwartz-tls-lb-02) runs in front of the gateway with a key made on first
+//! start; the gateway accepts both its connections and direct ones. It prints what listens where and writes the same to `endpoints.json` in
 //! the data directory, so scripts and `secdispatch demo` can find the services. A second
 //! start reuses everything. SIGINT/SIGTERM: listeners close, in-flight requests finish
 //! (bounded by `limits.shutdown_timeout`), the store is closed and `endpoints.json` removed.
@@ -15,8 +19,12 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 use secdispatch_server::ca::Ca;
+use secdispatch_server::config::{ClientAuth, RouteConfig, UpstreamProtocol};
+use secdispatch_server::issuer::{PrivacyPassRouteConfig, RedemptionContextConfig};
+use secdispatch_server::lb::{self, FrontEndProtocol, LbHeader, PoolConfig};
 use secdispatch_server::localpki::LocalPki;
 use secdispatch_server::services;
+use secdispatch_tlslb::encrypted::Cipher;
 use serde_json::json;
 
 use crate::args::UpArgs;
@@ -40,7 +48,7 @@ struct Endpoint {
 pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> {
     let rt = Runtime::start(ctx).await?;
     let data_dir = rt.ctx.data_dir.clone();
-    let config = rt.ctx.config.clone();
+    let mut config = rt.ctx.config.clone();
 
     let pki = LocalPki::at(&data_dir);
     let made = pki
@@ -79,12 +87,44 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
         url: format!("http://{backend}"),
         what: "demo app; accepts only requests signed by the gateway",
     });
+    let issuer = secdispatch_server::issuer::start_issuer(
+        &config,
+        args.issuer.unwrap_or(config.issuer.listen),
+        rt.store.clone(),
+        &rt.metrics,
+        &rt.shutdown,
+    )
+    .await?;
+    endpoints.push(Endpoint {
+        name: "issuer",
+        url: format!("http://{issuer}"),
+        what: "Privacy Pass issuer (RFC 9578): directory and token requests",
+    });
+    if config.gateway.routes.is_empty() {
+        config.gateway.routes = demo_routes(backend, issuer);
+    }
+    let lb_keys = lb::key_path(config.lb.key_file.as_deref(), &data_dir);
+    if config.lb.header == LbHeader::TlsLb && !lb_keys.exists() {
+        let id = lb::keygen(&lb_keys, Cipher::Aes128Gcm, None).map_err(|e| anyhow::anyhow!(e))?;
+        tracing::info!(file = %lb_keys.display(), identity = id, "TLS-LB key made");
+    }
+    let lb_in_front =
+        config.lb.pools.is_empty() && config.gateway.front_end.protocol == FrontEndProtocol::None;
+    if lb_in_front {
+        config.gateway.front_end.protocol = match config.lb.header {
+            LbHeader::TlsLb => FrontEndProtocol::TlsLb,
+            LbHeader::ProxyV1 | LbHeader::ProxyV2 => FrontEndProtocol::Proxy,
+            LbHeader::None => FrontEndProtocol::None,
+        };
+        config.gateway.front_end.content_type = config.lb.content_type;
+        config.gateway.front_end.key_file = config.lb.key_file.clone();
+    }
     let gateway = services::start_gateway(
         &config,
         &data_dir,
         args.gateway.unwrap_or(config.gateway.listen),
         rt.store.clone(),
-        Some(backend),
+        None,
         &rt.metrics,
         &rt.shutdown,
     )
@@ -92,14 +132,36 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
     endpoints.push(Endpoint {
         name: "gateway",
         url: format!("https://localhost:{}", gateway.port()),
-        what: "TLS + mTLS, Client-Cert (RFC 9440), signs for the backend (RFC 9421)",
+        what: "TLS + mTLS, Client-Cert (RFC 9440), signs for the backend (RFC 9421); /private/ needs a Privacy Pass token",
+    });
+    if lb_in_front {
+        config.lb.pools = vec![PoolConfig {
+            server_names: Vec::new(),
+            backends: vec![gateway],
+        }];
+    }
+    let balancer = lb::start_lb(
+        &config,
+        &data_dir,
+        args.lb.unwrap_or(config.lb.listen),
+        &rt.metrics,
+        &rt.shutdown,
+    )
+    .await?;
+    endpoints.push(Endpoint {
+        name: "lb",
+        url: format!("https://localhost:{}", balancer.port()),
+        what: "TLS-LB load balancer (draft-schwartz-tls-lb-02) in front of the gateway",
     });
 
-    let files: BTreeMap<&str, PathBuf> = BTreeMap::from([
+    let mut files: BTreeMap<&str, PathBuf> = BTreeMap::from([
         ("ca_certificate", pki.root_cert.clone()),
         ("client_certificate", pki.client_cert.clone()),
         ("client_key", pki.client_key.clone()),
     ]);
+    if lb_keys.exists() {
+        files.insert("tlslb_keys", lb_keys);
+    }
     let endpoints_file = data_dir.join("endpoints.json");
     write_endpoints(
         &endpoints_file,
@@ -137,6 +199,11 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
         gateway.port()
     );
     println!(
+        "     secdispatch --data-dir {} token fetch https://localhost:{}/private/hello",
+        data_dir.display(),
+        gateway.port()
+    );
+    println!(
         "Endpoints written to {}. Ctrl-C stops.",
         endpoints_file.display()
     );
@@ -147,6 +214,36 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
     }
     println!("secdispatch up: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The gateway routes of `up` when none are configured: everything to the demo backend
+/// (client certificate optional), and `/private/` behind a Privacy Pass type 2 token from
+/// the local issuer, which shares the store.
+fn demo_routes(backend: std::net::SocketAddr, issuer: std::net::SocketAddr) -> Vec<RouteConfig> {
+    let route = |prefix: &str, privacy_pass| RouteConfig {
+        host: None,
+        path_prefix: prefix.into(),
+        client_auth: ClientAuth::Optional,
+        upstreams: vec![format!("http://{backend}")],
+        upstream_protocol: UpstreamProtocol::Http1,
+        privacy_pass,
+    };
+    vec![
+        route("/", None),
+        route(
+            "/private",
+            Some(PrivacyPassRouteConfig {
+                issuer_name: issuer.to_string(),
+                directory_url: None,
+                token_types: vec![2],
+                redemption_context: RedemptionContextConfig::Empty,
+                origin_info: vec![],
+                max_age: std::time::Duration::from_secs(60),
+                key_refresh: std::time::Duration::from_secs(60),
+                shared_store: true,
+            }),
+        ),
+    ]
 }
 
 /// Write `endpoints.json` atomically (temporary file, then rename).

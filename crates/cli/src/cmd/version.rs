@@ -12,6 +12,22 @@ pub(crate) const SPECIFICATIONS: &[(&str, &str)] = &[
         "RFC 9530",
         "Digest Fields: Content-Digest, Repr-Digest, Want-*",
     ),
+    (
+        "RFC 9576/9577/9578",
+        "Privacy Pass: PrivateToken auth, types 1 (VOPRF P-384) and 2 (blind RSA), issuer, origin, token",
+    ),
+    (
+        "draft-ietf-privacypass-batched-tokens-07",
+        "amortized (type 1) and generic batched issuance",
+    ),
+    (
+        "draft-schwartz-tls-lb-02",
+        "TLS metadata for load balancers: lb and the gateway's front end; PROXY v1/v2",
+    ),
+    (
+        "draft-fabini-smart-malware-lifecycle-00",
+        "malware lifecycle states from captures and Zeek logs (lifecycle analyze|watch)",
+    ),
 ];
 
 #[allow(clippy::print_stdout)]

@@ -156,6 +156,9 @@ pub enum GatewayError {
     /// The signature components could not be built.
     #[error("signing: {0}")]
     Signing(String),
+    /// A route's `privacy_pass` option is unusable.
+    #[error("{0}")]
+    PrivacyPass(String),
 }
 
 /// The running gateway's shared state.
@@ -176,6 +179,7 @@ pub struct Gateway {
     limits: Limits,
     metrics: GatewayMetrics,
     all_metrics: Metrics,
+    privacy_pass: crate::issuer::gateway::RouteOrigins,
 }
 
 impl Gateway {
@@ -216,7 +220,15 @@ impl Gateway {
             limits: limits.clone(),
             metrics: GatewayMetrics::register(metrics),
             all_metrics: metrics.clone(),
+            privacy_pass: crate::issuer::gateway::RouteOrigins::new(&config.routes)
+                .map_err(GatewayError::PrivacyPass)?,
         })
+    }
+
+    /// The Privacy Pass origins of protected routes (bind the shared store with
+    /// `privacy_pass().bind_store(store)` for replicas and type 1 tokens).
+    pub fn privacy_pass(&self) -> &crate::issuer::gateway::RouteOrigins {
+        &self.privacy_pass
     }
 
     /// The TLS terminator (for hot reload).
@@ -236,8 +248,15 @@ impl Gateway {
         serve::with_limits(app, "gateway", &self.limits, &self.all_metrics)
     }
 
-    /// Accept TCP connections, terminate TLS and serve until shutdown.
-    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
+    /// Accept TCP connections, read what a load balancer put in front of TLS (`front_end`:
+    /// a verified TLS-LB `proxy_header` or a PROXY header, whose client address then
+    /// stands for the connection's), terminate TLS and serve until shutdown.
+    pub async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        front_end: Option<Arc<crate::lb::FrontEnd>>,
+        shutdown: Shutdown,
+    ) {
         let app = self.router();
         loop {
             let accepted = tokio::select! {
@@ -257,9 +276,21 @@ impl Gateway {
             let gw = self.clone();
             let app = app.clone();
             let conn_shutdown = shutdown.clone();
+            let front_end = front_end.clone();
             shutdown.spawn(async move {
-                gw.serve_tls(stream, peer, peer, local, app, conn_shutdown)
-                    .await;
+                match front_end {
+                    None => {
+                        gw.serve_tls(stream, peer, peer, local, app, conn_shutdown)
+                            .await;
+                    }
+                    Some(fe) => {
+                        // Refusals are counted and logged by the front end.
+                        if let Ok(a) = fe.accept(stream, peer).await {
+                            gw.serve_tls(a.io, peer, a.client, local, app, conn_shutdown)
+                                .await;
+                        }
+                    }
+                }
             });
         }
     }
@@ -340,7 +371,7 @@ impl Gateway {
         response
     }
 
-    async fn forward_inner(&self, conn: &Connection, req: Request) -> Response {
+    async fn forward_inner(&self, conn: &Connection, mut req: Request) -> Response {
         let Some(host) = request_host(&req) else {
             return short(StatusCode::BAD_REQUEST, "request has no host");
         };
@@ -355,6 +386,9 @@ impl Gateway {
                 StatusCode::FORBIDDEN,
                 "a valid client certificate is required",
             );
+        }
+        if let Some(refused) = self.privacy_pass.check(&self.routes, route, &mut req).await {
+            return refused;
         }
 
         let (mut parts, body) = req.into_parts();

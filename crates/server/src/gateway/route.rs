@@ -209,6 +209,7 @@ mod tests {
             client_auth: ClientAuth::None,
             upstreams: upstreams.iter().map(|s| (*s).to_owned()).collect(),
             upstream_protocol: UpstreamProtocol::Http1,
+            privacy_pass: None,
         }
     }
 

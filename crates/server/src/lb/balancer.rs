@@ -1,0 +1,553 @@
+//! `secdispatch lb`: an L4 load balancer that does not terminate TLS.
+//!
+//! Per connection: read the client's ClientHello (however many records it takes), pick
+//! the pool by its server name, then try backends in the order of the overload table
+//! (accepted and unknown ones, round robin; never overloaded or rejected ones while their
+//! TTL runs). To a backend it writes one header — a TLS-LB `proxy_header` record sealed to
+//! this ClientHello with the client's address, ports, destination and ratchet, padded to
+//! `pad_to`; or PROXY v2/v1 — and then the client's bytes verbatim. With TLS-LB it reads
+//! the backend's answer before relaying anything back: `overload` states go into the
+//! table, and a `rejected` connection is retried on the next backend with the buffered
+//! ClientHello (the client never notices). A backend that does not answer within
+//! `answer_timeout`, or answers with its ServerHello directly, is proxied anyway, as the
+//! draft asks. Then both directions are copied until either side closes.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use secdispatch_tlslb::client_hello::{self, ClientHello, MAX_CLIENT_HELLO};
+use secdispatch_tlslb::encrypted::{MAX_RECORD, Sniff, sniff};
+use secdispatch_tlslb::overload::OverloadTable;
+use secdispatch_tlslb::proxy_data::{Direction, OverloadState, ProxyData};
+use secdispatch_tlslb::ratchet::RatchetSender;
+use secdispatch_tlslb::{open_downstream, proxy_protocol, seal_upstream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::config::{LbConfig, LbHeader};
+use super::front_end::KeyFile;
+use crate::{Metrics, Shutdown};
+
+/// Why a connection could not be balanced.
+#[derive(Debug, thiserror::Error)]
+pub enum LbError {
+    /// The configuration is unusable.
+    #[error("lb: {0}")]
+    Config(String),
+    /// Reading the client failed.
+    #[error("i/o: {0}")]
+    Io(#[from] io::Error),
+    /// What the client sent is not a ClientHello.
+    #[error("{0}")]
+    ClientHello(#[from] secdispatch_tlslb::Error),
+}
+
+#[derive(Debug)]
+struct Pool {
+    names: Vec<String>,
+    backends: Vec<SocketAddr>,
+    table: Mutex<OverloadTable>,
+    ratchets: Vec<Mutex<RatchetSender>>,
+}
+
+impl Pool {
+    fn matches(&self, name: &str) -> bool {
+        self.names.iter().any(|n| {
+            if let Some(suffix) = n.strip_prefix("*.") {
+                name.len() > suffix.len() + 1
+                    && name.ends_with(suffix)
+                    && name.as_bytes()[name.len() - suffix.len() - 1] == b'.'
+                    && !name[..name.len() - suffix.len() - 1].contains('.')
+            } else {
+                n == name
+            }
+        })
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug)]
+struct LbMetrics {
+    connections: Family<OutcomeLabels, Counter>,
+    attempts: Family<OutcomeLabels, Counter>,
+    setup_seconds: Histogram,
+}
+
+impl LbMetrics {
+    fn register(metrics: &Metrics) -> Self {
+        let m = Self {
+            connections: Family::default(),
+            attempts: Family::default(),
+            setup_seconds: Histogram::new([
+                0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1.0,
+            ]),
+        };
+        metrics.register(
+            "lb_connections",
+            "Client connections by outcome (proxied, no_backend, all_overloaded, bad_client_hello, ...)",
+            m.connections.clone(),
+        );
+        metrics.register(
+            "lb_backend_attempts",
+            "Backend attempts by outcome (answered, unanswered, rejected, connect_error, answer_invalid, closed)",
+            m.attempts.clone(),
+        );
+        metrics.register(
+            "lb_setup_seconds",
+            "From the complete ClientHello to the first byte relayed to the client's backend",
+            m.setup_seconds.clone(),
+        );
+        m
+    }
+
+    fn connection(&self, outcome: &str) {
+        self.connections
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    fn attempt(&self, outcome: &str) {
+        self.attempts
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+}
+
+/// The running load balancer.
+#[derive(Debug)]
+pub struct Balancer {
+    config: LbConfig,
+    keys: Option<Arc<KeyFile>>,
+    pools: Vec<Pool>,
+    metrics: LbMetrics,
+}
+
+/// A backend connection ready to be relayed, with bytes it sent after its answer.
+struct Connected {
+    stream: TcpStream,
+    early: Vec<u8>,
+}
+
+impl Balancer {
+    /// A balancer for `config`; `keys` is required with `header = "tls-lb"`.
+    pub fn new(
+        config: &LbConfig,
+        keys: Option<Arc<KeyFile>>,
+        metrics: &Metrics,
+    ) -> Result<Self, LbError> {
+        if config.pools.is_empty() || config.pools.iter().any(|p| p.backends.is_empty()) {
+            return Err(LbError::Config(
+                "every [[lb.pools]] needs backends, and at least one pool is needed".into(),
+            ));
+        }
+        if config.header == LbHeader::TlsLb && keys.is_none() {
+            return Err(LbError::Config("header tls-lb needs a key file".into()));
+        }
+        if config.content_type == client_hello::HANDSHAKE {
+            return Err(LbError::Config(
+                "content_type 22 is the TLS handshake type; pick another".into(),
+            ));
+        }
+        if config.max_attempts == 0 {
+            return Err(LbError::Config("max_attempts must be at least 1".into()));
+        }
+        let mut pools = Vec::new();
+        for p in &config.pools {
+            let mut ratchets = Vec::new();
+            for _ in &p.backends {
+                let mut first = [0u8; 8];
+                aws_lc_rs::rand::fill(&mut first)
+                    .map_err(|_| LbError::Config("the system random generator failed".into()))?;
+                ratchets.push(Mutex::new(RatchetSender::new(u64::from_be_bytes(first))));
+            }
+            pools.push(Pool {
+                names: p
+                    .server_names
+                    .iter()
+                    .map(|n| n.to_ascii_lowercase())
+                    .collect(),
+                backends: p.backends.clone(),
+                table: Mutex::new(OverloadTable::new(p.backends.len())),
+                ratchets,
+            });
+        }
+        Ok(Self {
+            config: config.clone(),
+            keys,
+            pools,
+            metrics: LbMetrics::register(metrics),
+        })
+    }
+
+    /// Accept connections until shutdown; each is balanced on its own task.
+    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.triggered() => break,
+                a = listener.accept() => a,
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lb: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let lb = self.clone();
+            shutdown.spawn(async move {
+                let local = stream.local_addr().unwrap_or(peer);
+                if let Err(e) = lb.handle(stream, peer, local).await {
+                    tracing::debug!(%peer, error = %e, "lb: connection ended");
+                }
+            });
+        }
+    }
+
+    fn pool_for(&self, hello: &ClientHello) -> Option<&Pool> {
+        let name = hello.server_name.as_deref().map(str::to_ascii_lowercase);
+        name.as_deref()
+            .and_then(|n| self.pools.iter().find(|p| p.matches(n)))
+            .or_else(|| self.pools.iter().find(|p| p.names.is_empty()))
+    }
+
+    /// Balance one client connection.
+    pub async fn handle(
+        &self,
+        mut client: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<(), LbError> {
+        let mut buf = Vec::with_capacity(4096);
+        let read = tokio::time::timeout(
+            self.config.client_hello_timeout,
+            read_client_hello(&mut client, &mut buf),
+        )
+        .await;
+        let hello = match read {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                self.metrics.connection("bad_client_hello");
+                tracing::info!(%peer, error = %e, "lb: not a ClientHello; connection closed");
+                return Err(e);
+            }
+            Err(_) => {
+                self.metrics.connection("client_hello_timeout");
+                return Ok(());
+            }
+        };
+        let started = Instant::now();
+        let Some(pool) = self.pool_for(&hello) else {
+            self.metrics.connection("no_pool");
+            tracing::info!(%peer, server_name = ?hello.server_name, "lb: no pool for this server name");
+            return Ok(());
+        };
+        let order = pool
+            .table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .order(now_ms());
+        if order.is_empty() {
+            self.metrics.connection("all_overloaded");
+            tracing::warn!(%peer, "lb: every backend is overloaded or rejecting; connection dropped");
+            return Ok(());
+        }
+        for i in order.into_iter().take(self.config.max_attempts) {
+            let Some(mut backend) = self.attempt(pool, i, &hello, &buf, peer, local).await else {
+                continue;
+            };
+            self.metrics
+                .setup_seconds
+                .observe(started.elapsed().as_secs_f64());
+            self.metrics.connection("proxied");
+            if !backend.early.is_empty() {
+                client.write_all(&backend.early).await?;
+            }
+            let _ = backend.stream.set_nodelay(true);
+            tokio::io::copy_bidirectional_with_sizes(
+                &mut client,
+                &mut backend.stream,
+                64 * 1024,
+                64 * 1024,
+            )
+            .await?;
+            return Ok(());
+        }
+        self.metrics.connection("no_backend");
+        tracing::warn!(%peer, "lb: no backend took the connection");
+        Ok(())
+    }
+
+    /// Connect to backend `i` of `pool`, send the header and the client's bytes, and read
+    /// its answer. `None`: try the next backend.
+    async fn attempt(
+        &self,
+        pool: &Pool,
+        i: usize,
+        hello: &ClientHello,
+        client_bytes: &[u8],
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Option<Connected> {
+        let addr = pool.backends[i];
+        let mut stream =
+            match tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(addr)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    self.metrics.attempt("connect_error");
+                    tracing::warn!(backend = %addr, error = %e, "lb: backend connection failed");
+                    pool.table
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .forget(i);
+                    return None;
+                }
+                Err(_) => {
+                    self.metrics.attempt("connect_error");
+                    tracing::warn!(backend = %addr, "lb: backend connection timed out");
+                    return None;
+                }
+            };
+        let _ = stream.set_nodelay(true);
+        let mut sealed = None;
+        let header = match self.config.header {
+            LbHeader::TlsLb => match self.seal(pool, i, hello, peer, local) {
+                Ok((record, epd, index)) => {
+                    sealed = Some((epd, index));
+                    record
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "lb: cannot seal the proxy_header");
+                    return None;
+                }
+            },
+            LbHeader::ProxyV2 => proxy_protocol::encode_v2(peer, local, &[], true).ok()?,
+            LbHeader::ProxyV1 => proxy_protocol::encode_v1(peer, local).ok()?,
+            LbHeader::None => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(header.len() + client_bytes.len());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(client_bytes);
+        let written = stream.write_all(&out).await;
+        let Some((epd, index)) = sealed else {
+            if written.is_err() {
+                self.metrics.attempt("closed");
+                return None;
+            }
+            self.metrics.attempt("unanswered");
+            return Some(Connected {
+                stream,
+                early: Vec::new(),
+            });
+        };
+        let answered = if written.is_ok() {
+            self.read_answer(pool, i, &mut stream, &epd).await
+        } else {
+            None
+        };
+        pool.ratchets[i]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish(index);
+        let early = answered?;
+        Some(Connected { stream, early })
+    }
+
+    fn seal(
+        &self,
+        pool: &Pool,
+        i: usize,
+        hello: &ClientHello,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<(Vec<u8>, Vec<u8>, u64), secdispatch_tlslb::Error> {
+        let Some(keys) = &self.keys else {
+            return Err(secdispatch_tlslb::Error::UnknownIdentity("no keys".into()));
+        };
+        let ratchet = pool.ratchets[i]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .start();
+        let data = ProxyData::new(Direction::Upstream)
+            .client_address(peer.ip())
+            .destination_address(local.ip())
+            .ports(peer.port(), local.port())
+            .ratchet(ratchet)
+            .pad_to(self.config.pad_to);
+        let mut nonce = [0u8; 12];
+        if aws_lc_rs::rand::fill(&mut nonce).is_err() {
+            pool.ratchets[i]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .finish(ratchet.index);
+            return Err(secdispatch_tlslb::Error::Authentication);
+        }
+        let sealed = seal_upstream(
+            &keys.keys(),
+            &data,
+            &hello.message,
+            nonce,
+            self.config.content_type,
+        );
+        match sealed {
+            Ok((record, epd)) => Ok((record, epd, ratchet.index)),
+            Err(e) => {
+                pool.ratchets[i]
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .finish(ratchet.index);
+                Err(e)
+            }
+        }
+    }
+
+    /// Read the backend's downstream `proxy_header`. `Some(bytes to relay)` to go on with
+    /// this backend, `None` to try the next one.
+    async fn read_answer(
+        &self,
+        pool: &Pool,
+        i: usize,
+        stream: &mut TcpStream,
+        upstream_epd: &[u8],
+    ) -> Option<Vec<u8>> {
+        let ct = self.config.content_type;
+        let mut buf = Vec::with_capacity(512);
+        let deadline = tokio::time::Instant::now() + self.config.answer_timeout;
+        let n = loop {
+            match sniff(&buf, ct) {
+                Ok(Sniff::ProxyHeader(n)) => break n,
+                Ok(Sniff::NeedMore) => {}
+                // The backend went straight to its ServerHello (or an alert): no answer.
+                Ok(Sniff::DirectTls) | Err(_) if !buf.is_empty() => {
+                    self.metrics.attempt("unanswered");
+                    return Some(buf);
+                }
+                Ok(Sniff::DirectTls) | Err(_) => {}
+            }
+            if buf.len() >= 5 + MAX_RECORD {
+                self.metrics.attempt("answer_invalid");
+                return None;
+            }
+            let mut chunk = [0u8; 4096];
+            match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    // Closed without a ServerHello: the ClientHello goes to the next one.
+                    self.metrics.attempt("closed");
+                    pool.table
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .forget(i);
+                    return None;
+                }
+                Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+                Err(_) if buf.is_empty() => {
+                    self.metrics.attempt("unanswered");
+                    return Some(buf);
+                }
+                Err(_) => {
+                    // Half a header: nothing sensible can be relayed.
+                    self.metrics.attempt("answer_invalid");
+                    return None;
+                }
+            }
+        };
+        let Some(keys) = &self.keys else {
+            return Some(buf.split_off(n));
+        };
+        let answer =
+            open_downstream(&keys.keys(), &buf[5..n], upstream_epd).and_then(|d| d.metadata());
+        match answer {
+            Ok(meta) => {
+                if let Some(v) = meta.overload {
+                    pool.table
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .record(i, v, now_ms());
+                    if v.state == OverloadState::Rejected {
+                        self.metrics.attempt("rejected");
+                        tracing::info!(backend = %pool.backends[i], ttl = v.ttl, "lb: backend rejected the connection (overload); trying the next one");
+                        return None;
+                    }
+                }
+                self.metrics.attempt("answered");
+            }
+            Err(e) => {
+                // The draft: a missing or failed answer does not stop the connection.
+                self.metrics.attempt("answer_invalid");
+                tracing::warn!(backend = %pool.backends[i], error = %e, "lb: backend answer does not verify; proxying on");
+            }
+        }
+        Some(buf.split_off(n))
+    }
+}
+
+async fn read_client_hello(
+    client: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> Result<ClientHello, LbError> {
+    loop {
+        if let Some(h) = client_hello::parse(buf)? {
+            return Ok(h);
+        }
+        if buf.len() > MAX_CLIENT_HELLO + 5 * 8 {
+            return Err(secdispatch_tlslb::Error::TooLong("ClientHello").into());
+        }
+        let mut chunk = [0u8; 4096];
+        let n = client.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "client closed before its ClientHello was complete",
+            )
+            .into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(names: &[&str]) -> Pool {
+        Pool {
+            names: names.iter().map(|s| (*s).to_owned()).collect(),
+            backends: vec![],
+            table: Mutex::new(OverloadTable::new(0)),
+            ratchets: vec![],
+        }
+    }
+
+    #[test]
+    fn server_names_exact_and_one_label_wildcards() {
+        let p = pool(&["www.example.com", "*.example.net"]);
+        assert!(p.matches("www.example.com"));
+        assert!(!p.matches("example.com"));
+        assert!(p.matches("a.example.net"));
+        assert!(!p.matches("a.b.example.net"));
+        assert!(!p.matches("example.net"));
+        assert!(!p.matches("xexample.net"));
+    }
+}
