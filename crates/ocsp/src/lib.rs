@@ -69,6 +69,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The `der` version of this crate's types (use it for `Encode` / `Decode`).
+pub use der;
+/// The `x509-cert` version of this crate's types.
+pub use x509_cert;
+
 pub mod bundle;
 pub mod certid;
 pub mod error;
