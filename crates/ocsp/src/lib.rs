@@ -91,7 +91,10 @@ pub use certid::{HashAlgorithm, IssuerHashes, IssuerIndex, Lookup, cert_id_for, 
 pub use error::{Error, GetPathError, RequestError, Result, VerifyError};
 pub use ext::{Nonce, PreferredSignatureAlgorithm, choose_signer};
 pub use get::{decode_get_path, encode_get_path};
-pub use range::{Coverage, OcspRange, RangePlan, RangeSplit, RangeTable, plan_ranges};
+pub use range::{
+    Coverage, OcspRange, PLACEHOLDER_SERIAL, RANGE_VALIDITY, RangeMode, RangePlan, RangeSplit,
+    RangeTable, plan_ranges, range_single_response,
+};
 pub use request::{ParsedRequest, RequestBuilder, RequestPolicy, decode_request};
 pub use response::{
     ResponseBuilder, ResponseSigner, sign_response_data, wrap_basic, wrap_response,
@@ -99,7 +102,7 @@ pub use response::{
 pub use types::{
     BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus,
     ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse, generalized_time,
-    serial_from_magnitude, serial_from_u64, serial_magnitude,
+    magnitude_to_u64, serial_from_magnitude, serial_from_u64, serial_magnitude,
 };
 pub use verify::{
     SignerKind, VerifiedStatus, VerifyOptions, verify_basic, verify_bundle, verify_response,

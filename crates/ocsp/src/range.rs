@@ -260,3 +260,45 @@ impl RangeTable {
 pub fn plan_ranges(issued: RangeInclusive<u64>, revoked: &[u64]) -> Result<RangePlan> {
     Ok(RangeTable::new(issued, revoked)?.plan())
 }
+
+/// Default validity of range-mode responses (nextUpdate = thisUpdate + 4 h, notes §6).
+pub const RANGE_VALIDITY: std::time::Duration = std::time::Duration::from_secs(4 * 3600);
+
+/// The CertID serial of a placeholder-mode range response ("a well-known value the client
+/// ignores"): 0, never a valid certificate serial.
+pub const PLACEHOLDER_SERIAL: u64 = 0;
+
+/// How a good range is put on the wire (notes §6 layer A).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeMode {
+    /// CertID carries the requested serial (valid RFC 6960 for that serial, for any client);
+    /// OCSPRange is a non-critical hint. Signed per serial on demand and cached.
+    Exact(u64),
+    /// CertID serial [`PLACEHOLDER_SERIAL`]; one pre-signed object per range, only for clients
+    /// that opted in with `id-ocsp-range-responses`.
+    Placeholder,
+}
+
+/// The `good` SingleResponse for `range` of the issuer with `hashes`, CertID hashed with `alg`.
+/// In exact mode the serial must lie inside the range.
+pub fn range_single_response(
+    hashes: &crate::certid::IssuerHashes,
+    alg: crate::certid::HashAlgorithm,
+    range: &OcspRange,
+    mode: RangeMode,
+    this_update: std::time::SystemTime,
+    next_update: std::time::SystemTime,
+) -> Result<crate::types::SingleResponse> {
+    let serial = match mode {
+        RangeMode::Exact(s) if range.contains(s) => s,
+        RangeMode::Exact(_) => return Err(Error::Invalid("serial outside the range")),
+        RangeMode::Placeholder => PLACEHOLDER_SERIAL,
+    };
+    crate::types::SingleResponse::new(
+        hashes.cert_id(alg, serial_from_u64(serial)?)?,
+        crate::types::CertStatus::good(),
+        this_update,
+        Some(next_update),
+    )?
+    .with_range(range)
+}

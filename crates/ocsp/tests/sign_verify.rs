@@ -435,3 +435,51 @@ fn decode_request_lookup_and_answer_flow() {
             .extended_revoke
     );
 }
+
+#[test]
+fn range_single_response_modes() {
+    let pki = Pki::new("ed25519", "Range helper CA");
+    let hashes = IssuerHashes::from_certificate(&pki.ca).unwrap();
+    let signer = ResponseSigner::new(pki.ca_key.clone()).unwrap();
+    let range = OcspRange::new(10..=20);
+    let t = now();
+    assert!(
+        range_single_response(
+            &hashes,
+            HashAlgorithm::Sha256,
+            &range,
+            RangeMode::Exact(21),
+            t,
+            t + RANGE_VALIDITY
+        )
+        .is_err()
+    );
+    for (mode, serial_ok) in [
+        (RangeMode::Exact(15), true),
+        (RangeMode::Placeholder, false),
+    ] {
+        let single = range_single_response(
+            &hashes,
+            HashAlgorithm::Sha256,
+            &range,
+            mode,
+            t,
+            t + RANGE_VALIDITY,
+        )
+        .unwrap();
+        assert_eq!(single.range(), Some(range));
+        let der = ResponseBuilder::new(t)
+            .response(single)
+            .sign(&signer, &mut rng())
+            .unwrap();
+        // Opted-in client: both modes answer serial 15.
+        assert!(verify_response(&der, &pki.ca, &[15], &VerifyOptions::at(t)).is_ok());
+        // Legacy client (no ranges): only the exact mode is usable.
+        let mut legacy = VerifyOptions::at(t);
+        legacy.accept_ranges = false;
+        assert_eq!(
+            verify_response(&der, &pki.ca, &[15], &legacy).is_ok(),
+            serial_ok
+        );
+    }
+}
