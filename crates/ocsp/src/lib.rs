@@ -17,6 +17,7 @@
 //!   (ECDSA, Ed25519, RSA, ML-DSA, composite ML-DSA), byKey (default) or byName, optional
 //!   delegated responder certificate; [`ResponseBuilder`]; framing helpers that wrap pre-signed
 //!   bytes without re-encoding.
+//! * **HTTP caching values** ([`cache`]): RFC 9919 ETag / max-age / Expires / Last-Modified.
 //! * **Verification** for our client ([`verify`]): issuer / delegated (EKU id-kp-OCSPSigning,
 //!   issued by the same CA) / locally trusted signer, freshness with skew, nonce, CertID match.
 //! * **Experimental OCSPv2** (OIDs under [`oid::OCSPV2_ARC`], see the README): [`OcspRange`]
@@ -75,6 +76,7 @@ pub use der;
 pub use x509_cert;
 
 pub mod bundle;
+pub mod cache;
 pub mod certid;
 pub mod error;
 pub mod ext;
@@ -87,6 +89,7 @@ pub mod types;
 pub mod verify;
 
 pub use bundle::{bundle_der, bundle_elements, bundle_response, decode_bundle};
+pub use cache::{CacheInfo, etag};
 pub use certid::{HashAlgorithm, IssuerHashes, IssuerIndex, Lookup, cert_id_for, key_hash};
 pub use error::{Error, GetPathError, RequestError, Result, VerifyError};
 pub use ext::{Nonce, PreferredSignatureAlgorithm, choose_signer};

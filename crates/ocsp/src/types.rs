@@ -176,6 +176,13 @@ impl CertStatus {
     pub fn unknown() -> CertStatus {
         CertStatus::Unknown(Null)
     }
+    /// The RFC 6960 §2.2 answer for a serial known never to have been issued: revoked at
+    /// 1970-01-01T00:00:00Z, reason certificateHold. The response MUST then carry the
+    /// extended-revoke extension ([`crate::ResponseBuilder::extended_revoke`]).
+    pub fn not_issued() -> Result<CertStatus> {
+        CertStatus::revoked(UNIX_EPOCH, Some(CrlReason::CertificateHold))
+    }
+
     /// `revoked` at `time` (whole seconds) for `reason`.
     pub fn revoked(time: SystemTime, reason: Option<CrlReason>) -> Result<CertStatus> {
         Ok(CertStatus::Revoked(RevokedInfo {

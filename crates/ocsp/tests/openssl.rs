@@ -151,6 +151,7 @@ struct Case {
     by_name: bool,
     sha256: bool,
     revoked: bool,
+    vafile: bool,
 }
 
 fn run_case(c: &Case) -> String {
@@ -184,6 +185,7 @@ fn run_case(c: &Case) -> String {
         Some((alg, profile)) => {
             let rk = Arc::new(key(alg));
             let rc = pki.issue(&rk, "responder", profile, 0x1000);
+            std::fs::write(d.join("responder.pem"), cert::to_pem(&rc).unwrap()).unwrap();
             ResponseSigner::delegated(rk, rc).unwrap()
         }
     };
@@ -202,21 +204,23 @@ fn run_case(c: &Case) -> String {
         .sign(&signer, &mut rng())
         .unwrap();
     std::fs::write(d.join("resp.der"), resp).unwrap();
+    let trust: &[&str] = if c.vafile {
+        &["-VAfile", "responder.pem"]
+    } else {
+        &["-CAfile", "ca.pem"]
+    };
     // 1. Against the request it made: signature, nonce echo (a -cert argument would make
     //    openssl build a fresh request with another nonce, so none here).
-    let with_nonce = openssl(
-        d,
-        &[
-            "ocsp",
-            "-respin",
-            "resp.der",
-            "-reqin",
-            "req.der",
-            "-CAfile",
-            "ca.pem",
-            "-resp_text",
-        ],
-    );
+    let mut args = vec![
+        "ocsp",
+        "-respin",
+        "resp.der",
+        "-reqin",
+        "req.der",
+        "-resp_text",
+    ];
+    args.extend(trust);
+    let with_nonce = openssl(d, &args);
     // 2. Status lookup by CertID for the certificate.
     let mut args = vec![
         "ocsp",
@@ -229,7 +233,8 @@ fn run_case(c: &Case) -> String {
     if c.sha256 {
         args.push("-sha256");
     }
-    args.extend(["-cert", "leaf.pem", "-CAfile", "ca.pem"]);
+    args.extend(["-cert", "leaf.pem"]);
+    args.extend(trust);
     format!("{with_nonce}\n----\n{}", openssl(d, &args))
 }
 
@@ -244,6 +249,7 @@ fn openssl_accepts_our_responses() {
         by_name: false,
         sha256: false,
         revoked: false,
+        vafile: false,
     };
     let out = run_case(&base);
     assert!(out.contains("Response verify OK"), "{out}");
@@ -285,4 +291,14 @@ fn openssl_accepts_our_responses() {
         ..base
     });
     assert!(out.contains("Response Verify Failure"), "{out}");
+    // ... but accepted when the client trusts that responder locally (-VAfile).
+    let out = run_case(&Case {
+        delegated: Some(("ed25519", Profile::Client)),
+        vafile: true,
+        ..base
+    });
+    assert!(
+        out.contains("Response verify OK") && out.contains("leaf.pem: good"),
+        "{out}"
+    );
 }
