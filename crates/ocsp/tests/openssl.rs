@@ -68,6 +68,26 @@ fn openssl_requests_decode_and_match_our_cert_ids() {
 }
 
 #[test]
+fn openssl_signed_request_decodes() {
+    let der = data("req_signed.der");
+    let strict = RequestPolicy {
+        require_signature: true,
+        ..RequestPolicy::default()
+    };
+    let p = decode_request(&der, &strict).unwrap();
+    assert_eq!(p.request.to_der().unwrap(), der);
+    assert!(p.request.tbs_request.requestor_name.is_some());
+    let sig = p.request.optional_signature.as_ref().unwrap();
+    assert_eq!(sig.certs.as_ref().unwrap().len(), 1);
+    // The same request unsigned is refused with sigRequired under that policy.
+    let unsigned = data("req_sha256.der");
+    assert_eq!(
+        decode_request(&unsigned, &strict).unwrap_err().status(),
+        OcspResponseStatus::SigRequired
+    );
+}
+
+#[test]
 fn openssl_responses_decode_and_verify() {
     let ca = pem("ca.pem");
     let leaf = pem("leaf.pem");

@@ -38,6 +38,8 @@ openssl ocsp -issuer ca.pem -cert leaf.pem -reqout ../req_sha1_nonce.der
 openssl ocsp -sha256 -issuer ca.pem -cert leaf.pem -no_nonce -reqout ../req_sha256.der
 openssl ocsp -issuer ca.pem -cert revoked.pem -no_nonce -reqout ../req_revoked.der
 openssl ocsp -issuer ca.pem -serial 0x77 -no_nonce -reqout ../req_unknown.der
+# A signed request (requestorName + optionalSignature), signed with the CA key.
+openssl ocsp -issuer ca.pem -cert leaf.pem -signer ca.pem -signkey ca.key -reqout ../req_signed.der
 # Responses signed by the CA (byName, OpenSSL's default) and by a delegated responder (byKey).
 openssl ocsp -index index.txt -CA ca.pem -rsigner ca.pem -rkey ca.key -ndays 1 -reqin ../req_sha1_nonce.der -respout ../resp_good_ca_byname_nonce.der
 openssl ocsp -index index.txt -CA ca.pem -rsigner ocsp.pem -rkey ocsp.key -resp_key_id -ndays 1 -reqin ../req_sha256.der -respout ../resp_good_delegated_bykey_sha256.der
