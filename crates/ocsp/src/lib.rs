@@ -95,8 +95,8 @@ pub use error::{Error, GetPathError, RequestError, Result, VerifyError};
 pub use ext::{Nonce, PreferredSignatureAlgorithm, choose_signer};
 pub use get::{decode_get_path, encode_get_path};
 pub use range::{
-    Coverage, OcspRange, PLACEHOLDER_SERIAL, RANGE_VALIDITY, RangeMode, RangePlan, RangeSplit,
-    RangeTable, plan_ranges, range_single_response,
+    Coverage, OcspRange, PLACEHOLDER_SERIAL, PresignedPlan, RANGE_VALIDITY, RangeMode, RangePlan,
+    RangeSplit, RangeTable, plan_ranges, presign_plan, range_single_response,
 };
 pub use request::{ParsedRequest, RequestBuilder, RequestPolicy, decode_request};
 pub use response::{

@@ -302,3 +302,64 @@ pub fn range_single_response(
     )?
     .with_range(range)
 }
+
+/// The signed objects of a [`RangePlan`]: complete OCSPResponse DER blobs ready to serve.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PresignedPlan {
+    /// One placeholder-mode `good` response per range (for opted-in clients).
+    pub good: Vec<(RangeInclusive<u64>, Vec<u8>)>,
+    /// One per-serial `revoked` response per revoked serial (for every client).
+    pub revoked: Vec<(u64, Vec<u8>)>,
+}
+
+/// Sign every object of `plan` for the issuer with `hashes` (CertIDs hashed with `alg`):
+/// placeholder-mode range responses for the good ranges and per-serial responses for the
+/// revoked serials, whose time and reason `revocation(serial)` gives. All share `this_update`
+/// / `next_update` and producedAt = `this_update`.
+#[allow(clippy::too_many_arguments)]
+pub fn presign_plan<R: rand_core::TryCryptoRng + ?Sized>(
+    plan: &RangePlan,
+    hashes: &crate::certid::IssuerHashes,
+    alg: crate::certid::HashAlgorithm,
+    signer: &crate::response::ResponseSigner,
+    revocation: impl Fn(
+        u64,
+    ) -> (
+        std::time::SystemTime,
+        Option<x509_cert::ext::pkix::crl::CrlReason>,
+    ),
+    this_update: std::time::SystemTime,
+    next_update: std::time::SystemTime,
+    rng: &mut R,
+) -> Result<PresignedPlan> {
+    use crate::response::ResponseBuilder;
+    let mut out = PresignedPlan::default();
+    for r in &plan.good {
+        let single = range_single_response(
+            hashes,
+            alg,
+            &OcspRange::new(r.clone()),
+            RangeMode::Placeholder,
+            this_update,
+            next_update,
+        )?;
+        let der = ResponseBuilder::new(this_update)
+            .response(single)
+            .sign(signer, rng)?;
+        out.good.push((r.clone(), der));
+    }
+    for &s in &plan.revoked {
+        let (at, reason) = revocation(s);
+        let single = crate::types::SingleResponse::new(
+            hashes.cert_id(alg, serial_from_u64(s)?)?,
+            crate::types::CertStatus::revoked(at, reason)?,
+            this_update,
+            Some(next_update),
+        )?;
+        let der = ResponseBuilder::new(this_update)
+            .response(single)
+            .sign(signer, rng)?;
+        out.revoked.push((s, der));
+    }
+    Ok(out)
+}

@@ -483,3 +483,47 @@ fn range_single_response_modes() {
         );
     }
 }
+
+#[test]
+fn presign_plan_signs_ranges_and_revocations() {
+    let pki = Pki::new("ecdsa-p256-sha256", "Presign CA");
+    let hashes = IssuerHashes::from_certificate(&pki.ca).unwrap();
+    let signer = ResponseSigner::new(pki.ca_key.clone()).unwrap();
+    let revoked: Vec<u64> = (1..=10u64).map(|i| i * 1000).collect();
+    let plan = plan_ranges(1..=10_500, &revoked).unwrap();
+    let t = now();
+    let signed = presign_plan(
+        &plan,
+        &hashes,
+        HashAlgorithm::Sha256,
+        &signer,
+        |_| (t - DAY, Some(CrlReason::Superseded)),
+        t,
+        t + RANGE_VALIDITY,
+        &mut rng(),
+    )
+    .unwrap();
+    assert_eq!((signed.good.len(), signed.revoked.len()), (11, 10));
+    // A serial inside the third range is answered by that range's response.
+    let (r, der) = &signed.good[2];
+    assert!(r.contains(&2500));
+    let v = verify_response(&der[..], &pki.ca, &[0x09, 0xc4], &VerifyOptions::at(t)).unwrap();
+    assert_eq!(v.status, CertStatus::good());
+    assert_eq!(v.next_update, Some(t + RANGE_VALIDITY));
+    // ... and never for a revoked serial or one past the last issued.
+    for s in [3000u64, 10_501] {
+        let b: Vec<u8> = s
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        for (_, der) in &signed.good {
+            assert!(verify_response(der, &pki.ca, &b, &VerifyOptions::at(t)).is_err());
+        }
+    }
+    let (s, der) = &signed.revoked[2];
+    assert_eq!(*s, 3000);
+    let v = verify_response(der, &pki.ca, &[0x0b, 0xb8], &VerifyOptions::at(t)).unwrap();
+    assert!(matches!(v.status, CertStatus::Revoked(_)));
+}
