@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use secdispatch_ocsp::{
-    CertStatus, HashAlgorithm, IssuerHashes, IssuerIndex, Nonce, RequestBuilder, RequestPolicy,
-    ResponseBuilder, ResponseSigner, SingleResponse, decode_get_path, decode_request,
-    encode_get_path, plan_ranges, serial_from_u64, wrap_basic,
+    CertStatus, HashAlgorithm, IssuerHashes, IssuerIndex, Nonce, RANGE_VALIDITY, RequestBuilder,
+    RequestPolicy, ResponseBuilder, ResponseSigner, SingleResponse, decode_get_path,
+    decode_request, encode_get_path, plan_ranges, presign_plan, serial_from_u64, wrap_basic,
 };
 use secdispatch_pqpki::{Algorithm, SigningKey, ca};
 use x509_cert::name::Name;
@@ -126,6 +126,33 @@ fn bench(c: &mut Criterion) {
     g.bench_function("plan/10M-1000", |b| {
         b.iter(|| black_box(plan_ranges(1..=10_000_000, black_box(&revoked)).unwrap()))
     });
+    g.finish();
+
+    // Build and sign the whole range-mode set: 1,001 range + 1,000 revoked responses.
+    let plan = plan_ranges(1..=10_000_000, &revoked).unwrap();
+    let mut g = c.benchmark_group("presign");
+    g.sample_size(10);
+    for alg in ["ecdsa-p256-sha256", "ed25519"] {
+        let key = SigningKey::generate(Algorithm::from_name(alg).unwrap(), &mut rng()).unwrap();
+        let signer = ResponseSigner::new(key).unwrap();
+        let mut r = rng();
+        g.bench_function(format!("range-mode-10M-1000/{alg}"), |b| {
+            b.iter(|| {
+                let s = presign_plan(
+                    &plan,
+                    &hashes,
+                    HashAlgorithm::Sha256,
+                    &signer,
+                    |_| (now, None),
+                    now,
+                    now + RANGE_VALIDITY,
+                    &mut r,
+                )
+                .unwrap();
+                black_box(s.good.len() + s.revoked.len())
+            })
+        });
+    }
     g.finish();
 }
 
