@@ -13,6 +13,9 @@ use crate::error::GetPathError;
 /// Longest path accepted (a base64 OCSP request of 16 KiB plus slack).
 pub const MAX_GET_PATH: usize = 24 * 1024;
 
+/// Most positions of a path tried as the start of the base64 request.
+const MAX_CANDIDATES: usize = 16;
+
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new()
@@ -42,6 +45,11 @@ pub fn decode_get_path(path: &str) -> Result<Vec<u8>, GetPathError> {
             .filter(|i| *i < trimmed.len()),
     );
     let mut first_err = None;
+    // A DER SEQUENCE (0x30 ...) always base64-encodes to a leading 'M': only such positions are
+    // candidates, and at most MAX_CANDIDATES of them (bounds the work on hostile paths).
+    let starts = starts
+        .filter(|i| trimmed.as_bytes().get(*i) == Some(&b'M'))
+        .take(MAX_CANDIDATES);
     for start in starts {
         let offset = path.len() - trimmed.len() + start;
         match decode_candidate(&trimmed[start..], offset) {

@@ -168,6 +168,9 @@ pub fn verify_basic(
 
     let this_update = single.this_update.to_system_time();
     let next_update = single.next_update.map(|t| t.to_system_time());
+    if next_update.is_some_and(|n| n < this_update) {
+        return Err(VerifyError::Decode("nextUpdate before thisUpdate".into()));
+    }
     if this_update > opts.now + opts.skew {
         return Err(VerifyError::NotYetValid);
     }

@@ -332,8 +332,8 @@ fn get_path_decoding() {
     assert_eq!(decode_get_path("/").unwrap_err(), GetPathError::Empty);
     assert_eq!(decode_get_path("").unwrap_err(), GetPathError::Empty);
     assert_eq!(
-        decode_get_path("/%zz").unwrap_err(),
-        GetPathError::PercentEscape(1)
+        decode_get_path("/MEI%zz").unwrap_err(),
+        GetPathError::PercentEscape(4)
     );
     assert_eq!(
         decode_get_path("/!!!").unwrap_err(),
@@ -343,6 +343,17 @@ fn get_path_decoding() {
     assert_eq!(
         decode_get_path("/AAAA").unwrap_err(),
         GetPathError::NotBase64Der
+    );
+    // Hostile paths with many candidate positions stay cheap and fail cleanly.
+    let hostile = "/M".repeat(get::MAX_GET_PATH / 2 - 1);
+    assert_eq!(
+        decode_get_path(&hostile).unwrap_err(),
+        GetPathError::NotBase64Der
+    );
+    // More prefix segments than candidates tried, none starting with 'M': still found.
+    assert_eq!(
+        decode_get_path(&format!("{}/{enc}", "/x".repeat(100))).unwrap(),
+        der
     );
     let long = "A".repeat(get::MAX_GET_PATH + 1);
     assert!(matches!(

@@ -169,6 +169,23 @@ fn freshness_and_nonce() {
         verify_response(&pre, &pki.ca, &[9], &o).unwrap_err(),
         VerifyError::NonceMissing
     );
+    // nextUpdate before thisUpdate: refused.
+    let backwards = ResponseBuilder::new(now())
+        .response(
+            SingleResponse::new(
+                id_for(&pki, 9, HashAlgorithm::Sha256),
+                CertStatus::good(),
+                now(),
+                Some(now() - HOUR),
+            )
+            .unwrap(),
+        )
+        .sign(&signer, &mut rng())
+        .unwrap();
+    assert!(matches!(
+        verify_response(&backwards, &pki.ca, &[9], &VerifyOptions::at(now())),
+        Err(VerifyError::Decode(_))
+    ));
     // nextUpdate absent: refused by default (RFC 9919).
     let no_next = ResponseBuilder::new(now())
         .response(
