@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use secdispatch_server::config::Config;
-use secdispatch_store::{Store, StoreLocation, StoreOptions};
+use secdispatch_store::{RedisNonceStore, Store, StoreLocation, StoreOptions};
 
 use crate::args::Global;
 
@@ -77,7 +77,14 @@ impl Context {
             max_connections: self.config.store.max_connections,
             connect_timeout: self.config.store.connect_timeout,
         };
-        Ok(Store::open_with(&location, &options).await?)
+        let store = Store::open_with(&location, &options).await?;
+        let replay = &self.config.store.replay;
+        if replay.is_empty() {
+            return Ok(store);
+        }
+        let redis = RedisNonceStore::connect(replay, self.config.store.connect_timeout).await?;
+        let shown = redis.location().to_owned();
+        Ok(store.with_nonce_store(std::sync::Arc::new(redis), shown))
     }
 }
 

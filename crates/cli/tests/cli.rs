@@ -184,6 +184,26 @@ fn unreachable_postgres_is_a_one_line_error_without_the_password() {
 }
 
 #[test]
+fn unreachable_redis_replay_store_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sd.toml"),
+        "[store]\nreplay = \"redis://:hunter2@127.0.0.1:1/0\"\nconnect_timeout = \"1s\"\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["-q", "--config", "sd.toml", "up", "--admin", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("127.0.0.1:1"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+}
+
+#[test]
 fn unknown_command_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(&["frobnicate"], dir.path());

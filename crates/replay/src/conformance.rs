@@ -163,11 +163,17 @@ pub async fn purge_removes_only_expired(store: &dyn NonceStore) {
 
 /// `tasks` concurrent reservations of one value: exactly one wins, the rest are replays.
 pub async fn race_has_exactly_one_winner(store: Arc<dyn NonceStore>, tasks: usize) {
+    race_across(&[store], tasks).await;
+}
+
+/// `tasks` tasks spread over `stores` (replicas sharing one backend) race to reserve one
+/// value: exactly one wins, the others see `Replayed`.
+pub async fn race_across(stores: &[Arc<dyn NonceStore>], tasks: usize) {
     let scope = fresh_scope("race");
     let start = Arc::new(tokio::sync::Barrier::new(tasks));
     let mut handles = Vec::with_capacity(tasks);
-    for _ in 0..tasks {
-        let store = store.clone();
+    for i in 0..tasks {
+        let store = stores[i % stores.len()].clone();
         let scope = scope.clone();
         let start = start.clone();
         handles.push(tokio::spawn(async move {

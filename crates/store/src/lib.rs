@@ -169,6 +169,22 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     location: String,
+    nonces: Option<NonceBackend>,
+}
+
+/// Where nonces live when not in the database (see [`Store::with_nonce_store`]).
+#[derive(Clone)]
+struct NonceBackend {
+    store: std::sync::Arc<dyn secdispatch_replay::NonceStore>,
+    location: String,
+}
+
+impl std::fmt::Debug for NonceBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NonceBackend")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -231,10 +247,34 @@ impl Store {
             pool,
             dialect,
             location: shown,
+            nonces: None,
         };
         migrate::run(&store).await?;
         tracing::debug!(store = %store.location, "store open and migrated");
         Ok(store)
+    }
+
+    /// Keep nonces (RFC 9421 signature nonces, spent Privacy Pass tokens) in `nonces`,
+    /// e.g. a [`RedisNonceStore`] shared by every replica, instead of this database.
+    /// `location` (credentials redacted) is what [`Store::nonce_location`] reports.
+    pub fn with_nonce_store(
+        mut self,
+        nonces: std::sync::Arc<dyn secdispatch_replay::NonceStore>,
+        location: String,
+    ) -> Self {
+        self.nonces = Some(NonceBackend {
+            store: nonces,
+            location,
+        });
+        self
+    }
+
+    /// Where nonces are kept: the nonce store given to [`Store::with_nonce_store`], else
+    /// this database.
+    pub fn nonce_location(&self) -> &str {
+        self.nonces
+            .as_ref()
+            .map_or(self.location.as_str(), |n| n.location.as_str())
     }
 
     /// The SQL dialect of this store.

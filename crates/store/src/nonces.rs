@@ -120,24 +120,36 @@ impl NonceStore for Store {
         now: SystemTime,
         expires_at: SystemTime,
     ) -> BoxFuture<'a, Result<Reservation, ReplayError>> {
-        Box::pin(self.reserve_nonce(scope, value, now, expires_at))
+        match &self.nonces {
+            Some(n) => n.store.reserve(scope, value, now, expires_at),
+            None => Box::pin(self.reserve_nonce(scope, value, now, expires_at)),
+        }
     }
 
     fn commit<'a>(
         &'a self,
         reservation: &'a Reservation,
     ) -> BoxFuture<'a, Result<(), ReplayError>> {
-        Box::pin(self.commit_nonce(reservation))
+        match &self.nonces {
+            Some(n) => n.store.commit(reservation),
+            None => Box::pin(self.commit_nonce(reservation)),
+        }
     }
 
     fn release<'a>(
         &'a self,
         reservation: &'a Reservation,
     ) -> BoxFuture<'a, Result<(), ReplayError>> {
-        Box::pin(self.release_nonce(reservation))
+        match &self.nonces {
+            Some(n) => n.store.release(reservation),
+            None => Box::pin(self.release_nonce(reservation)),
+        }
     }
 
     fn purge_expired(&self, now: SystemTime) -> BoxFuture<'_, Result<u64, ReplayError>> {
-        Box::pin(self.purge_nonces(now))
+        match &self.nonces {
+            Some(n) => n.store.purge_expired(now),
+            None => Box::pin(self.purge_nonces(now)),
+        }
     }
 }

@@ -59,3 +59,28 @@ async fn unreachable_redis_is_a_clear_error() {
         "{msg}"
     );
 }
+
+/// A database store whose nonces live in Redis (`[store] replay = "redis://..."`): the
+/// nonce contract holds through the delegate, and two such stores (two replicas) race
+/// for one nonce with exactly one winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn database_store_with_redis_nonces() {
+    let Some(url) = redis_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let replica = || async {
+        let redis = RedisNonceStore::connect(&url, Duration::from_secs(3))
+            .await
+            .unwrap();
+        let shown = redis.location().to_owned();
+        secdispatch_store::Store::open(&secdispatch_store::StoreLocation::sqlite_in(dir.path()))
+            .await
+            .unwrap()
+            .with_nonce_store(Arc::new(redis), shown)
+    };
+    let a = Arc::new(replica().await);
+    assert!(a.nonce_location().starts_with("redis://"));
+    secdispatch_replay::conformance::run_all(a.clone()).await;
+    let b = Arc::new(replica().await);
+    let both: [Arc<dyn secdispatch_store::NonceStore>; 2] = [a, b];
+    secdispatch_replay::conformance::race_across(&both, 32).await;
+}

@@ -117,3 +117,31 @@ async fn unwritable_data_dir_is_a_clear_error() {
     assert!(matches!(err, StoreError::DataDir { .. }), "{err:?}");
     assert!(err.to_string().contains("not-a-dir"), "{err}");
 }
+
+/// With another nonce store attached (`[store] replay`), nonces go there, not to the
+/// database.
+#[tokio::test]
+async fn nonces_go_to_the_attached_nonce_store() {
+    use secdispatch_store::{NonceStore, ReplayError};
+    let dir = tempfile::tempdir().unwrap();
+    let memory = Arc::new(secdispatch_replay::MemoryNonceStore::new());
+    let store = open(dir.path())
+        .await
+        .with_nonce_store(memory.clone(), "memory".into());
+    assert_eq!(store.nonce_location(), "memory");
+    let r = store
+        .reserve("s", b"v", common::t(0), common::t(60))
+        .await
+        .unwrap();
+    store.commit(&r).await.unwrap();
+    assert!(matches!(
+        memory.reserve("s", b"v", common::t(1), common::t(60)).await,
+        Err(ReplayError::Replayed)
+    ));
+    // The database's own nonce table was not touched.
+    let plain = open(dir.path()).await;
+    plain
+        .reserve("s", b"v", common::t(1), common::t(60))
+        .await
+        .unwrap();
+}
