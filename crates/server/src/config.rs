@@ -85,6 +85,9 @@ pub struct StoreConfig {
     /// How long to wait for the database to answer.
     #[serde(with = "duration")]
     pub connect_timeout: Duration,
+    /// Where nonces and spent Privacy Pass tokens live: `redis://HOST:PORT/DB` (or
+    /// `rediss://`) for replicas that share a Redis; empty: the database above.
+    pub replay: String,
 }
 
 impl Default for StoreConfig {
@@ -93,6 +96,7 @@ impl Default for StoreConfig {
             url: String::new(),
             max_connections: 8,
             connect_timeout: Duration::from_secs(5),
+            replay: String::new(),
         }
     }
 }
@@ -364,6 +368,9 @@ url = ""
 max_connections = 8
 # How long to wait for the database to answer before giving up.
 connect_timeout = "5s"
+# Nonces and spent Privacy Pass tokens: "redis://HOST:6379/0" to share them between
+# replicas through Redis; empty: in the database above.
+replay = ""
 
 [admin]
 # /healthz and Prometheus /metrics (--admin overrides).
@@ -503,6 +510,8 @@ connect_timeout = "3s"
 answer_timeout = "2s"
 # Backends tried per connection (connection failures, overload "rejected").
 max_attempts = 3
+# Report connections to `secdispatch lifecycle watch --flows ADDR` (JSON lines over TCP).
+# flow_events = "127.0.0.1:4740"
 # [[lb.pools]]
 # server_names = ["www.example.com", "*.example.net"]   # empty: the default pool
 # backends = ["10.0.0.5:8443", "10.0.0.6:8443"]

@@ -32,6 +32,7 @@ pub mod backend;
 pub mod backend_demo;
 pub mod ca;
 pub mod config;
+pub mod flow_events;
 pub mod gateway;
 pub mod issuer;
 pub mod keyring;

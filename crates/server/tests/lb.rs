@@ -90,7 +90,17 @@ async fn backend(
 }
 
 async fn start_lb(keys: &Arc<KeyFile>, header: LbHeader, backends: Vec<SocketAddr>) -> SocketAddr {
+    start_lb_reporting(keys, header, backends, None).await
+}
+
+async fn start_lb_reporting(
+    keys: &Arc<KeyFile>,
+    header: LbHeader,
+    backends: Vec<SocketAddr>,
+    flow_events: Option<SocketAddr>,
+) -> SocketAddr {
     let config = LbConfig {
+        flow_events,
         header,
         pools: vec![PoolConfig {
             server_names: vec![],
@@ -99,11 +109,16 @@ async fn start_lb(keys: &Arc<KeyFile>, header: LbHeader, backends: Vec<SocketAdd
         answer_timeout: Duration::from_secs(2),
         ..LbConfig::default()
     };
-    let lb = Arc::new(Balancer::new(&config, Some(keys.clone()), &Metrics::new()).unwrap());
+    let (metrics, shutdown) = (Metrics::new(), Shutdown::new());
+    let mut lb = Balancer::new(&config, Some(keys.clone()), &metrics).unwrap();
+    if let Some(to) = flow_events {
+        lb = lb.with_flow_events(secdispatch_server::flow_events::FlowReporter::start(
+            "lb", to, &metrics, &shutdown,
+        ));
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
-    tokio::spawn(lb.run(listener, shutdown));
+    tokio::spawn(Arc::new(lb).run(listener, shutdown));
     addr
 }
 
@@ -125,13 +140,16 @@ async fn through(lb: SocketAddr) -> (String, SocketAddr) {
 async fn client_address_reaches_the_backend_through_tls_lb() {
     let dir = tempfile::tempdir().unwrap();
     let keys = key_file(dir.path());
-    let fe = Arc::new(front_end(
-        &keys,
-        FrontEndMode::Require,
-        FrontEndProtocol::TlsLb,
-    ));
-    let (a, _) = backend("a", fe.clone()).await;
-    let (b, _) = backend("b", fe).await;
+    // Each backend has its own ratchet state (per backend and psk_identity).
+    let fe = || {
+        Arc::new(front_end(
+            &keys,
+            FrontEndMode::Require,
+            FrontEndProtocol::TlsLb,
+        ))
+    };
+    let (a, _) = backend("a", fe()).await;
+    let (b, _) = backend("b", fe()).await;
     let lb = start_lb(&keys, LbHeader::TlsLb, vec![a, b]).await;
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..4 {
@@ -384,4 +402,53 @@ async fn proxy_v2_interop_with_haproxy_both_ways() {
         assert!(e.contains("Required") || e.contains("Io"), "{e}");
     }
     hap.kill().await.unwrap();
+}
+
+/// The lb reports each connection to a lifecycle watcher in the flow-event format the
+/// lifecycle crate reads: `open`, then `close` with the bytes each way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_events_reach_a_lifecycle_watcher() {
+    use secdispatch_lifecycle::event::{EventKind, FlowEvent};
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = key_file(dir.path());
+    let fe = Arc::new(front_end(
+        &keys,
+        FrontEndMode::Require,
+        FrontEndProtocol::TlsLb,
+    ));
+    let (backend_addr, _) = backend("a", fe).await;
+    let watcher = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lb = start_lb_reporting(
+        &keys,
+        LbHeader::TlsLb,
+        vec![backend_addr],
+        Some(watcher.local_addr().unwrap()),
+    )
+    .await;
+    let (out, me) = through(lb).await;
+    let (conn, _) = watcher.accept().await.unwrap();
+    let mut lines = tokio::io::BufReader::new(conn).lines();
+    async fn next(lines: &mut tokio::io::Lines<tokio::io::BufReader<TcpStream>>) -> FlowEvent {
+        let line = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        serde_json::from_str::<FlowEvent>(&line).unwrap()
+    }
+    let open = next(&mut lines).await;
+    assert_eq!(open.event, EventKind::Open);
+    assert_eq!(open.src, me);
+    assert_eq!(open.dst, lb);
+    assert_eq!(open.sni.as_deref(), Some("backend.test"));
+    assert_eq!(open.reporter.as_deref(), Some("lb"));
+    let close = next(&mut lines).await;
+    assert_eq!(close.event, EventKind::Close);
+    assert_eq!(close.id, open.id);
+    assert_eq!(close.resp_bytes, Some(out.len() as u64));
+    assert_eq!(
+        close.orig_bytes,
+        Some(client_hello("backend.test").len() as u64)
+    );
 }

@@ -32,6 +32,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::config::{LbConfig, LbHeader};
 use super::front_end::KeyFile;
+use crate::flow_events::FlowReporter;
 use crate::{Metrics, Shutdown};
 
 /// Why a connection could not be balanced.
@@ -134,6 +135,7 @@ pub struct Balancer {
     keys: Option<Arc<KeyFile>>,
     pools: Vec<Pool>,
     metrics: LbMetrics,
+    flows: Option<Arc<FlowReporter>>,
 }
 
 /// A backend connection ready to be relayed, with bytes it sent after its answer.
@@ -190,7 +192,14 @@ impl Balancer {
             keys,
             pools,
             metrics: LbMetrics::register(metrics),
+            flows: None,
         })
+    }
+
+    /// Report every balanced connection to a lifecycle watcher.
+    pub fn with_flow_events(mut self, reporter: Arc<FlowReporter>) -> Self {
+        self.flows = Some(reporter);
+        self
     }
 
     /// Accept connections until shutdown; each is balanced on its own task.
@@ -275,17 +284,16 @@ impl Balancer {
                 .setup_seconds
                 .observe(started.elapsed().as_secs_f64());
             self.metrics.connection("proxied");
-            if !backend.early.is_empty() {
-                client.write_all(&backend.early).await?;
+            let report = self
+                .flows
+                .as_ref()
+                .map(|f| f.open(peer, local, hello.server_name.as_deref()));
+            let copied = relay(&mut client, &mut backend, buf.len() as u64).await;
+            if let Some(r) = report {
+                let (up, down) = copied.as_ref().map_or((buf.len() as u64, 0), |c| *c);
+                r.close(up, down);
             }
-            let _ = backend.stream.set_nodelay(true);
-            tokio::io::copy_bidirectional_with_sizes(
-                &mut client,
-                &mut backend.stream,
-                64 * 1024,
-                64 * 1024,
-            )
-            .await?;
+            copied?;
             return Ok(());
         }
         self.metrics.connection("no_backend");
@@ -495,6 +503,22 @@ impl Balancer {
         }
         Some(buf.split_off(n))
     }
+}
+
+/// Relay until either side closes; returns the bytes client → backend (counting the
+/// ClientHello, `sent` bytes) and backend → client.
+async fn relay(
+    client: &mut TcpStream,
+    backend: &mut Connected,
+    sent: u64,
+) -> io::Result<(u64, u64)> {
+    if !backend.early.is_empty() {
+        client.write_all(&backend.early).await?;
+    }
+    let (up, down) =
+        tokio::io::copy_bidirectional_with_sizes(client, &mut backend.stream, 64 * 1024, 64 * 1024)
+            .await?;
+    Ok((sent + up, backend.early.len() as u64 + down))
 }
 
 async fn read_client_hello(

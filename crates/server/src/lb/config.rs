@@ -55,6 +55,9 @@ pub struct LbConfig {
     pub max_attempts: usize,
     /// Backend pools chosen by the ClientHello's server name.
     pub pools: Vec<PoolConfig>,
+    /// Send flow events (connection open/close with addresses and byte counts) to a
+    /// `secdispatch lifecycle watch --flows ADDR` listener.
+    pub flow_events: Option<SocketAddr>,
 }
 
 impl Default for LbConfig {
@@ -70,6 +73,7 @@ impl Default for LbConfig {
             answer_timeout: Duration::from_secs(2),
             max_attempts: 3,
             pools: Vec::new(),
+            flow_events: None,
         }
     }
 }

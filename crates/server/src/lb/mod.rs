@@ -157,8 +157,14 @@ pub async fn start_lb(
     } else {
         None
     };
-    let balancer =
-        Arc::new(Balancer::new(lb, keys, metrics).map_err(|e| StartError::Other(e.to_string()))?);
+    let mut balancer =
+        Balancer::new(lb, keys, metrics).map_err(|e| StartError::Other(e.to_string()))?;
+    if let Some(to) = lb.flow_events {
+        balancer = balancer.with_flow_events(crate::flow_events::FlowReporter::start(
+            "lb", to, metrics, shutdown,
+        ));
+    }
+    let balancer = Arc::new(balancer);
     let listener = serve::bind("lb", listen).await?;
     let addr = listener.local_addr()?;
     shutdown.spawn(balancer.run(listener, shutdown.clone()));

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# secdispatch lb against haproxy 2.6 in TCP mode, in the same run, to the same backend.
+#
+#   bench/lb.sh [CONNECTIONS] [CONCURRENCY] [BULK_MIB] [ROUNDS]
+#
+# Four paths to one backend process (crates/server/examples/lb_bench.rs, which runs the
+# gateway's front end and then counts the client's bytes; no TLS, so handshakes do not
+# hide the load balancer):
+#   direct      client → backend (no header): the baseline for added latency
+#   lb-tlslb    client → secdispatch lb, TLS-LB proxy_header (sealed, answered) → backend
+#   lb-proxyv2  client → secdispatch lb, PROXY v2 with CRC32C → backend
+#   haproxy     client → haproxy 2.6 (mode tcp, nbthread 1), send-proxy-v2 crc32c → backend
+# Each load balancer is pinned to CPU 1 (taskset); load generator and backend share CPU 0.
+# Every client connection sends a real ClientHello, half-closes and waits for the
+# backend's byte count. Per round and path: new connections/s and whole-connection
+# latency p50/p99 (CONNECTIONS at CONCURRENCY), then one BULK_MIB upload (MiB/s). Medians
+# of ROUNDS rounds at the end. Installs haproxy from Debian when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-10000}
+C=${2:-32}
+MIB=${3:-2048}
+ROUNDS=${4:-3}
+TARGET=${CARGO_TARGET_DIR:-target}
+cargo build --release -q -p secdispatch-cli -p secdispatch-server --example lb_bench
+BIN=$TARGET/release/secdispatch
+TOOL=$TARGET/release/examples/lb_bench
+command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+# Many short connections: allow reuse of ports in TIME_WAIT (ignored where not permitted).
+sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000" 2>/dev/null || true
+
+W=$(mktemp -d /tmp/sd-bench-lb.XXXXXX)
+cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+
+TLSLB=19001; PROXY=19002; PLAIN=19003; SD_TLSLB=19000; SD_PROXY=19005; HAP=19010
+"$BIN" -q --data-dir "$W/a" lb keygen --out "$W/keys" >/dev/null
+taskset -c 0 "$TOOL" backend --keys "$W/keys" --tlslb 127.0.0.1:$TLSLB --proxy 127.0.0.1:$PROXY --plain 127.0.0.1:$PLAIN >/dev/null &
+
+for spec in "a $SD_TLSLB tls-lb $TLSLB 19090" "b $SD_PROXY proxy-v2 $PROXY 19091"; do
+    set -- $spec
+    cat > "$W/$1.toml" <<CONF
+[log]
+level = "warn"
+[admin]
+listen = "127.0.0.1:$5"
+[lb]
+listen = "127.0.0.1:$2"
+header = "$3"
+key_file = "$W/keys"
+[[lb.pools]]
+backends = ["127.0.0.1:$4"]
+CONF
+    taskset -c 1 "$BIN" -q --config "$W/$1.toml" --data-dir "$W/$1" lb >/dev/null &
+done
+
+cat > "$W/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 100000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend f
+  bind 127.0.0.1:$HAP
+  default_backend b
+backend b
+  server s 127.0.0.1:$PROXY send-proxy-v2 proxy-v2-options crc32c
+CONF
+taskset -c 1 haproxy -db -f "$W/haproxy.cfg" >/dev/null 2>&1 &
+
+for port in $TLSLB $SD_TLSLB $SD_PROXY $HAP; do
+    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
+sleep 1
+
+declare -A PORT=([direct]=$PLAIN [lb-tlslb]=$SD_TLSLB [lb-proxyv2]=$SD_PROXY [haproxy]=$HAP)
+PATHS="direct lb-tlslb lb-proxyv2 haproxy"
+printf '%-6s %-11s %12s %9s %9s %9s\n' round path conn/s p50_us p99_us MiB/s
+for r in $(seq "$ROUNDS"); do
+    for p in $PATHS; do
+        c=$(taskset -c 0 "$TOOL" connect --target 127.0.0.1:${PORT[$p]} --connections "$N" --concurrency "$C")
+        b=$(taskset -c 0 "$TOOL" bulk --target 127.0.0.1:${PORT[$p]} --megabytes "$MIB")
+        rate=$(sed -E 's/.*conn_per_s=([0-9]+).*/\1/' <<<"$c")
+        p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$c")
+        p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$c")
+        failed=$(sed -E 's/.*failed=([0-9]+).*/\1/' <<<"$c")
+        mibs=$(sed -E 's/.*mib_per_s=([0-9]+).*/\1/' <<<"$b")
+        [ "$failed" = 0 ] || echo "warning: $failed failed connections on $p" >&2
+        printf '%-6s %-11s %12s %9s %9s %9s\n' "$r" "$p" "$rate" "$p50" "$p99" "$mibs" | tee -a "$W/results"
+        sleep 2
+    done
+done
+echo
+echo "medians:"
+for p in $PATHS; do
+    awk -v p="$p" '$2==p {print $3, $4, $5, $6}' "$W/results" | python3 -c '
+import sys, statistics
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+cols = list(zip(*rows))
+print("  %-11s conn/s %8.0f  p50 %6.0f us  p99 %6.0f us  %6.0f MiB/s" % ((sys.argv[1],) + tuple(statistics.median(c) for c in cols)))
+' "$p"
+done
