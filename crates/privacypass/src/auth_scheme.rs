@@ -386,6 +386,9 @@ pub fn build_authorization(token: &Token, quoting: Quoting) -> String {
 /// The token bytes of the first `PrivateToken` credentials in an `Authorization` field
 /// value (other schemes are skipped).
 pub fn parse_authorization(value: &str) -> Result<Vec<u8>> {
+    if let Some(token) = simple_authorization(value) {
+        return b64_decode("token", token);
+    }
     let mut saw_scheme = false;
     for item in parse_auth_items(value) {
         if !item.scheme.eq_ignore_ascii_case(SCHEME) {
@@ -403,9 +406,78 @@ pub fn parse_authorization(value: &str) -> Result<Vec<u8>> {
     }
 }
 
+/// Fast path for the shape clients send: exactly `PrivateToken token=<v>` or
+/// `PrivateToken token="<v>"` (scheme and parameter name case-insensitive, optional
+/// whitespace around `=`), one parameter, `<v>` made of base64url characters and padding
+/// only. For such a value the general parser finds the same single token, so the result
+/// is identical; anything else (several parameters or schemes, commas, escapes, other
+/// characters) returns `None` and goes through the general parser.
+fn simple_authorization(value: &str) -> Option<&str> {
+    const WS: [char; 2] = [' ', '\t'];
+    let v = value.trim_matches(WS);
+    let (scheme, rest) = v.split_at_checked(SCHEME.len())?;
+    if !scheme.eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    let rest = rest.strip_prefix(WS)?.trim_start_matches(WS);
+    let (name, rest) = rest.split_at_checked("token".len())?;
+    if !name.eq_ignore_ascii_case("token") {
+        return None;
+    }
+    let rest = rest.trim_start_matches(WS).strip_prefix('=')?;
+    let rest = rest.trim_start_matches(WS);
+    let token = match rest.strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"')?,
+        None => rest,
+    };
+    let b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'=');
+    (!token.is_empty() && !token.starts_with('=') && token.bytes().all(b64)).then_some(token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorization_fast_path_agrees_with_the_general_parser() {
+        let general = |value: &str| -> Result<Vec<u8>> {
+            let item = parse_auth_items(value)
+                .into_iter()
+                .find(|i| i.scheme.eq_ignore_ascii_case(SCHEME))
+                .ok_or(Error::NoCredentials)?;
+            b64_decode(
+                "token",
+                item.param("token")
+                    .ok_or(Error::MissingParameter("token"))?,
+            )
+        };
+        for value in [
+            "PrivateToken token=AAECAw==",
+            "PrivateToken token=\"AAECAw==\"",
+            "privatetoken TOKEN=AAECAw",
+            "  PrivateToken   token = \"AAECAw==\"  ",
+            "PrivateToken token=AAEC_w8=",
+            "PrivateToken\ttoken=AAECAw==",
+        ] {
+            assert!(simple_authorization(value).is_some(), "{value}");
+            let fast = parse_authorization(value);
+            assert!(fast.is_ok(), "{value}");
+            assert_eq!(fast, general(value), "{value}");
+        }
+        for value in [
+            "PrivateToken token=AAECAw==, extensions=AAA",
+            "PrivateToken token=\"AA\\ECAw==\"",
+            "PrivateToken token=",
+            "PrivateToken token==AA",
+            "PrivateToken token=AA+/",
+            "PrivateTokentoken=AA",
+            "Basic token=AA",
+            "PrivateToken realm=x",
+            "PrivateToken token=\"AA",
+        ] {
+            assert!(simple_authorization(value).is_none(), "{value}");
+        }
+    }
 
     #[test]
     fn mixed_schemes_token68_and_params() {

@@ -317,10 +317,11 @@ impl Origin {
         let expires = challenge_expiry
             .unwrap_or(key.not_after)
             .max(now + Duration::from_secs(1));
-        let scope = format!("privacypass:{}", key.key.key_id().to_hex());
+        let mut scope_buf = [0u8; SCOPE_LEN];
+        let scope = double_spend_scope(&key.key.key_id(), &mut scope_buf);
         let reservation = self
             .nonces
-            .reserve(&scope, &token.nonce, now, expires)
+            .reserve(scope, &token.nonce, now, expires)
             .await
             .map_err(|e| match e {
                 ReplayError::Replayed => Error::DoubleSpend,
@@ -349,5 +350,36 @@ impl Origin {
             token_type: token.token_type,
             token_key_id: key.key.key_id(),
         })
+    }
+}
+
+const SCOPE_PREFIX: &[u8] = b"privacypass:";
+const SCOPE_LEN: usize = SCOPE_PREFIX.len() + 64;
+
+/// The double-spend scope `privacypass:<hex token_key_id>`, written into `buf` (no
+/// allocation on the redemption path).
+fn double_spend_scope<'a>(key_id: &TokenKeyId, buf: &'a mut [u8; SCOPE_LEN]) -> &'a str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf[..SCOPE_PREFIX.len()].copy_from_slice(SCOPE_PREFIX);
+    for (i, b) in key_id.0.iter().enumerate() {
+        buf[SCOPE_PREFIX.len() + 2 * i] = HEX[usize::from(b >> 4)];
+        buf[SCOPE_PREFIX.len() + 2 * i + 1] = HEX[usize::from(b & 0x0f)];
+    }
+    // ASCII by construction.
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn double_spend_scope_is_prefix_and_lowercase_hex() {
+        let id = TokenKeyId(std::array::from_fn(|i| (i as u8).wrapping_mul(37)));
+        let mut buf = [0u8; SCOPE_LEN];
+        assert_eq!(
+            double_spend_scope(&id, &mut buf),
+            format!("privacypass:{}", id.to_hex())
+        );
     }
 }
