@@ -22,7 +22,8 @@ C=${2:-32}
 MIB=${3:-2048}
 ROUNDS=${4:-3}
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p secdispatch-cli -p secdispatch-server --example lb_bench
+cargo build --release -q -p secdispatch-cli
+cargo build --release -q -p secdispatch-server --example lb_bench
 BIN=$TARGET/release/secdispatch
 TOOL=$TARGET/release/examples/lb_bench
 command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
