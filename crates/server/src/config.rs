@@ -40,6 +40,8 @@ pub struct Config {
     pub issuer: crate::issuer::IssuerConfig,
     /// The TLS-LB load balancer (draft-schwartz-tls-lb-02).
     pub lb: crate::lb::LbConfig,
+    /// The OCSP responder (RFC 6960 / 9919 / 9654, experimental OCSPv2).
+    pub ocsp: crate::ocsp::OcspConfig,
 }
 
 /// Log output format.
@@ -515,6 +517,43 @@ max_attempts = 3
 # [[lb.pools]]
 # server_names = ["www.example.com", "*.example.net"]   # empty: the default pool
 # backends = ["10.0.0.5:8443", "10.0.0.6:8443"]
+
+[ocsp]
+# OCSP responder (RFC 6960, RFC 9919, RFC 9654) over the CA database of `secdispatch ca`:
+# GET /<any prefix>/<base64 request> and POST (--listen overrides listen).
+listen = "127.0.0.1:8445"
+# Authorities answered for; empty: every authority in the CA database.
+issuers = []
+# Authorities signing through a delegated responder certificate (id-kp-OCSPSigning,
+# ocsp-nocheck; made from the CA key, kept in the store) instead of the CA key; "*": all.
+delegated = []
+# More signer variants per authority (delegated responders of these algorithms, see
+# `secdispatch pki algs`), chosen by the client's PreferredSignatureAlgorithms.
+# signer_algorithms = ["id-ML-DSA-65"]
+signer_algorithms = []
+# nextUpdate - thisUpdate of per-serial responses, and of OCSPv2 range responses.
+validity = "24h"
+range_validity = "4h"
+# Responses are re-signed in the background once this fraction of their validity passed.
+refresh_fraction = 0.5
+# EXPERIMENTAL OCSPv2 range responses for authorities with sequential serials, to clients
+# that opt in (request extension 1.3.6.1.4.1.18227.3.2024.1).
+ranges = true
+# Serials never issued: "unauthorized", "unknown" or "revoked-extended" (RFC 6960 §2.2).
+unknown_serial = "unauthorized"
+# Requests with a nonce: "sign" (fresh, echoed), "ignore" (pre-signed) or "unauthorized".
+nonce = "sign"
+# Largest request in bytes and most CertIDs in one request.
+max_request_bytes = 16384
+max_requests = 16
+# The CA database is polled this often (revocations are answered within it).
+poll_interval = "200ms"
+# Lifetime of delegated responder certificates the responder makes.
+responder_cert_lifetime = "30days"
+# Most responses kept pre-signed in memory.
+max_cached = 1000000
+# Pre-sign every issued serial and range at start (else on first request).
+presign = true
 "#;
 
 /// Why a configuration could not be used.

@@ -39,6 +39,7 @@ pub mod keyring;
 pub mod lb;
 pub mod localpki;
 pub mod metrics;
+pub mod ocsp;
 pub mod serve;
 pub mod services;
 mod shutdown;
