@@ -259,6 +259,8 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
             "127.0.0.1:0",
             "--lb",
             "127.0.0.1:0",
+            "--watch",
+            "127.0.0.1:0",
         ])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
@@ -308,6 +310,25 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
         metrics.contains(r#"secdispatch_front_end_accepted_total{via="tls-lb"} 1"#),
         "{metrics}"
     );
+    // The lb's connections and the gateway's direct ones reach the lifecycle watcher as
+    // flow events (open and close each).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = http_get(&admin, "/metrics");
+        let events = m
+            .lines()
+            .find_map(|l| l.strip_prefix("secdispatch_lifecycle_events_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if events >= 4.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "flow events did not reach the watcher: {m}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let curl = Command::new("curl")
         .args(["-sk", "-o", "/dev/null", "-D", "-"])
         .arg(format!("{gateway}/private/hello"))
@@ -370,6 +391,8 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
             "--issuer",
             "127.0.0.1:0",
             "--lb",
+            "127.0.0.1:0",
+            "--watch",
             "127.0.0.1:0",
         ])
         .current_dir(dir.path())

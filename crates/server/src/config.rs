@@ -194,6 +194,8 @@ pub struct GatewayConfig {
     pub routes: Vec<RouteConfig>,
     /// What a load balancer may put in front of TLS on the listener.
     pub front_end: crate::lb::FrontEndConfig,
+    /// Where to report connections for `secdispatch lifecycle watch --flows` (off: `None`).
+    pub flow_events: Option<SocketAddr>,
 }
 
 impl Default for GatewayConfig {
@@ -212,6 +214,7 @@ impl Default for GatewayConfig {
             upstream_failure_backoff: Duration::from_secs(10),
             routes: Vec::new(),
             front_end: crate::lb::FrontEndConfig::default(),
+            flow_events: None,
         }
     }
 }
@@ -413,6 +416,10 @@ upstream_connect_timeout = "5s"
 upstream_response_timeout = "30s"
 # After a connection failure an upstream is skipped for this long.
 upstream_failure_backoff = "10s"
+# Report connections to `secdispatch lifecycle watch --flows ADDR` (JSON lines over TCP).
+# Connections that arrive through a front end (TLS-LB or PROXY header) are left to the
+# front end to report (`[lb] flow_events`), so that the watcher counts each client once.
+# flow_events = "127.0.0.1:4740"
 
 # Server certificates by SNI; none listed: pki/gateway.crt and pki/gateway.key in the data
 # directory (made by `secdispatch up`).

@@ -6,14 +6,17 @@
 //! background task that (re)connects to the watcher; when the queue is full or the watcher
 //! is away, events are dropped and counted in `flow_events_dropped`.
 
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::metrics::counter::Counter;
 use serde_json::{Map, Value, json};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::{Metrics, Shutdown};
@@ -56,7 +59,7 @@ impl FlowReporter {
         let (tx, rx) = mpsc::channel(QUEUE);
         let dropped = Counter::default();
         metrics.register(
-            "flow_events_dropped",
+            &format!("{name}_flow_events_dropped"),
             "Flow events not delivered to the lifecycle watcher (queue full or watcher away)",
             dropped.clone(),
         );
@@ -110,6 +113,90 @@ impl FlowReport {
         e.insert("orig_bytes".into(), json!(orig_bytes));
         e.insert("resp_bytes".into(), json!(resp_bytes));
         self.reporter.send(Value::Object(e));
+    }
+}
+
+/// Bytes read from and written to a stream so far (what `close` reports).
+#[derive(Debug, Default)]
+pub struct ByteCounts {
+    read: AtomicU64,
+    written: AtomicU64,
+}
+
+impl ByteCounts {
+    /// (bytes read from the peer, bytes written to it).
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.read.load(Ordering::Relaxed),
+            self.written.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A stream that counts the bytes through it, for services that hand the stream on
+/// (to TLS and HTTP) and report its byte counts when it is done.
+#[derive(Debug)]
+pub struct Counted<S> {
+    inner: S,
+    counts: Arc<ByteCounts>,
+}
+
+impl<S> Counted<S> {
+    /// Count `inner`'s bytes into `counts`.
+    pub fn new(inner: S, counts: Arc<ByteCounts>) -> Self {
+        Self { inner, counts }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len().saturating_sub(before) as u64;
+        self.counts.read.fetch_add(n, Ordering::Relaxed);
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &r {
+            self.counts.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = &r {
+            self.counts.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -37,6 +37,7 @@ pub mod gateway;
 pub mod issuer;
 pub mod keyring;
 pub mod lb;
+pub mod lifecycle_watch;
 pub mod localpki;
 pub mod metrics;
 pub mod ocsp;

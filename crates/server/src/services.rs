@@ -165,13 +165,13 @@ pub async fn start_gateway(
         None
     };
 
-    let gateway = Arc::new(Gateway::new(
-        &gw_config,
-        tls.clone(),
-        signer,
-        &config.limits,
-        metrics,
-    )?);
+    let mut gateway = Gateway::new(&gw_config, tls.clone(), signer, &config.limits, metrics)?;
+    if let Some(to) = gw_config.flow_events {
+        gateway = gateway.with_flow_events(crate::flow_events::FlowReporter::start(
+            "gateway", to, metrics, shutdown,
+        ));
+    }
+    let gateway = Arc::new(gateway);
     gateway.privacy_pass().bind_store(store);
     spawn_every(shutdown, gw_config.reload_interval, move || {
         let tls = tls.clone();

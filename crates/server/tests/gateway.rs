@@ -28,6 +28,14 @@ struct System {
 }
 
 async fn start(extra_routes: Vec<RouteConfig>) -> System {
+    start_reporting(extra_routes, None).await
+}
+
+/// [`start`], with the gateway's flow events sent to `flow_events`.
+async fn start_reporting(
+    extra_routes: Vec<RouteConfig>,
+    flow_events: Option<SocketAddr>,
+) -> System {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         Store::open(&StoreLocation::sqlite_in(dir.path()))
@@ -50,6 +58,7 @@ async fn start(extra_routes: Vec<RouteConfig>) -> System {
     let metrics = Metrics::new();
     let shutdown = Shutdown::new();
     let mut config = Config::default();
+    config.gateway.flow_events = flow_events;
     let any = "127.0.0.1:0".parse().unwrap();
     // The gateway makes its signing key first; the backend then loads it.
     let keyring = secdispatch_server::keyring::SigningKeyring::new(
@@ -399,4 +408,43 @@ async fn openssl_s_client_without_a_certificate_gets_no_client_cert_forwarded() 
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("\"client_certificate\":null"), "{text}");
+}
+
+/// A direct client connection is reported to the lifecycle watcher: `open` with the
+/// client's address, then `close` with the TLS bytes each way (what the socket carried).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_connections_are_reported_as_flow_events() {
+    use secdispatch_lifecycle::event::{EventKind, FlowEvent};
+    use tokio::io::AsyncBufReadExt;
+    let watcher = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sys = start_reporting(Vec::new(), Some(watcher.local_addr().unwrap())).await;
+    let mut sender = connect(&sys, true).await.unwrap();
+    let (status, _) = send(&mut sender, get("/hello").body(Full::default()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    drop(sender);
+    let (conn, _) = tokio::time::timeout(Duration::from_secs(5), watcher.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(conn).lines();
+    let mut next = async || {
+        let line = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        serde_json::from_str::<FlowEvent>(&line).unwrap()
+    };
+    let open = next().await;
+    assert_eq!(open.event, EventKind::Open);
+    assert_eq!(open.dst, sys.gateway);
+    assert!(open.src.ip().is_loopback());
+    assert_eq!(open.reporter.as_deref(), Some("gateway"));
+    let close = next().await;
+    assert_eq!(close.event, EventKind::Close);
+    assert_eq!(close.id, open.id);
+    // A TLS 1.3 handshake with a client certificate is well over a kilobyte each way.
+    assert!(close.orig_bytes.unwrap() > 1000, "{close:?}");
+    assert!(close.resp_bytes.unwrap() > 1000, "{close:?}");
+    sys.shutdown.drain(Duration::from_secs(5)).await;
 }

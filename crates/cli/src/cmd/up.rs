@@ -7,8 +7,10 @@
 //! gateway forwards everything to the demo backend and asks for a Privacy Pass token
 //! (RFC 9577, type 2 from the issuer) under `/private/`. The TLS-LB load balancer
 //! (draft-schwartz-tls-lb-02) runs in front of the gateway with a key made on first
-//! start; the gateway accepts both its connections and direct ones. It prints what listens where and writes the same to `endpoints.json` in
-//! the data directory, so scripts and `secdispatch demo` can find the services. A second
+//! start; the gateway accepts both its connections and direct ones. A lifecycle watcher
+//! takes the flow events of both and logs the clients' malware-lifecycle state changes.
+//! It prints what listens where and writes the same to `endpoints.json` in the data
+//! directory, so scripts and `secdispatch demo` can find the services. A second
 //! start reuses everything. SIGINT/SIGTERM: listeners close, in-flight requests finish
 //! (bounded by `limits.shutdown_timeout`), the store is closed and `endpoints.json` removed.
 
@@ -103,6 +105,22 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
     if config.gateway.routes.is_empty() {
         config.gateway.routes = demo_routes(backend, issuer);
     }
+    // The lifecycle watcher takes the flow events of the lb and of direct gateway clients,
+    // unless the configuration sends them elsewhere.
+    let watcher = secdispatch_server::lifecycle_watch::start_lifecycle_watch(
+        args.watch,
+        std::time::Duration::from_secs(1),
+        &rt.metrics,
+        &rt.shutdown,
+    )
+    .await?;
+    config.gateway.flow_events.get_or_insert(watcher);
+    config.lb.flow_events.get_or_insert(watcher);
+    endpoints.push(Endpoint {
+        name: "lifecycle",
+        url: format!("tcp://{watcher}"),
+        what: "lifecycle watcher: flow events of lb and gateway; state changes in the log and /metrics",
+    });
     let lb_keys = lb::key_path(config.lb.key_file.as_deref(), &data_dir);
     if config.lb.header == LbHeader::TlsLb && !lb_keys.exists() {
         let id = lb::keygen(&lb_keys, Cipher::Aes128Gcm, None).map_err(|e| anyhow::anyhow!(e))?;

@@ -180,6 +180,7 @@ pub struct Gateway {
     metrics: GatewayMetrics,
     all_metrics: Metrics,
     privacy_pass: crate::issuer::gateway::RouteOrigins,
+    flows: Option<Arc<crate::flow_events::FlowReporter>>,
 }
 
 impl Gateway {
@@ -222,7 +223,15 @@ impl Gateway {
             all_metrics: metrics.clone(),
             privacy_pass: crate::issuer::gateway::RouteOrigins::new(&config.routes)
                 .map_err(GatewayError::PrivacyPass)?,
+            flows: None,
         })
+    }
+
+    /// Report connections to a lifecycle watcher. Only direct connections are reported:
+    /// one that came through a front end (TLS-LB or PROXY) is the front end's to report.
+    pub fn with_flow_events(mut self, reporter: Arc<crate::flow_events::FlowReporter>) -> Self {
+        self.flows = Some(reporter);
+        self
     }
 
     /// The Privacy Pass origins of protected routes (bind the shared store with
@@ -280,12 +289,17 @@ impl Gateway {
             shutdown.spawn(async move {
                 match front_end {
                     None => {
-                        gw.serve_tls(stream, peer, peer, local, app, conn_shutdown)
-                            .await;
+                        gw.serve_direct(stream, peer, local, app, conn_shutdown)
+                            .await
                     }
                     Some(fe) => {
                         // Refusals are counted and logged by the front end.
-                        if let Ok(a) = fe.accept(stream, peer).await {
+                        let Ok(a) = fe.accept(stream, peer).await else {
+                            return;
+                        };
+                        if a.via == crate::lb::Via::Direct {
+                            gw.serve_direct(a.io, peer, local, app, conn_shutdown).await;
+                        } else {
                             gw.serve_tls(a.io, peer, a.client, local, app, conn_shutdown)
                                 .await;
                         }
@@ -293,6 +307,29 @@ impl Gateway {
                 }
             });
         }
+    }
+
+    /// Serve a connection that came straight from its client, reporting it as a flow when
+    /// flow events are on.
+    async fn serve_direct<I>(
+        &self,
+        io: I,
+        peer: SocketAddr,
+        local: SocketAddr,
+        app: Router,
+        shutdown: Shutdown,
+    ) where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Some(flows) = &self.flows else {
+            return self.serve_tls(io, peer, peer, local, app, shutdown).await;
+        };
+        let report = flows.open(peer, local, None);
+        let counts = Arc::new(crate::flow_events::ByteCounts::default());
+        let io = crate::flow_events::Counted::new(io, counts.clone());
+        self.serve_tls(io, peer, peer, local, app, shutdown).await;
+        let (read, written) = counts.get();
+        report.close(read, written);
     }
 
     /// Terminate TLS on one connection (whose real client is `client`, which a front end
