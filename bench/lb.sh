@@ -58,7 +58,7 @@ done
 cat > "$W/haproxy.cfg" <<CONF
 global
   nbthread 1
-  maxconn 100000
+  maxconn 8000
 defaults
   mode tcp
   timeout connect 5s
@@ -73,7 +73,9 @@ CONF
 taskset -c 1 haproxy -db -f "$W/haproxy.cfg" >/dev/null 2>&1 &
 
 for port in $TLSLB $SD_TLSLB $SD_PROXY $HAP; do
-    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+    up=""
+    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && { up=1; break; }; sleep 0.1; done
+    [ -n "$up" ] || { echo "nothing listens on 127.0.0.1:$port (a process failed to start)" >&2; exit 1; }
 done
 sleep 1
 

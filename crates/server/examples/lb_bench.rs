@@ -152,6 +152,10 @@ async fn connect(args: &[String]) {
         failed += f;
     }
     let secs = started.elapsed().as_secs_f64();
+    if lat.is_empty() {
+        eprintln!("every one of {failed} connections to {target} failed");
+        std::process::exit(1);
+    }
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     println!(
