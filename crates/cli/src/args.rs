@@ -81,6 +81,10 @@ pub(crate) enum Command {
     Issuer(crate::cmd::issuer::IssuerArgs),
     /// Run the TLS-LB load balancer (draft-schwartz-tls-lb-02), or make its keys.
     Lb(crate::cmd::lb::LbArgs),
+    /// OCSP responder (RFC 6960/9919/9654, experimental OCSPv2), our OCSP client, and the
+    /// OpenSSL index.txt import.
+    #[command(subcommand)]
+    Ocsp(crate::cmd::ocsp::OcspCommand),
     /// Privacy Pass client: fetch a protected URL, or obtain a token for a challenge.
     #[command(subcommand)]
     Token(crate::cmd::token::TokenCommand),

@@ -80,6 +80,24 @@ fn serial_of(cert: &Certificate) -> String {
     serial_hex(cert.tbs_certificate().serial_number().as_bytes())
 }
 
+/// The positive DER serial for the canonical hex of the certificate database.
+fn serial_from_hex(hex: &str) -> Result<Vec<u8>, CaError> {
+    let t = if hex.len() % 2 == 1 {
+        format!("0{hex}")
+    } else {
+        hex.to_owned()
+    };
+    let mut b = (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(t.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| CaError::Invalid(format!("serial {hex:?} is not hex")))?;
+    if b.first().is_none_or(|x| x & 0x80 != 0) {
+        b.insert(0, 0);
+    }
+    Ok(b)
+}
+
 /// A positive DER serial for counter value `n` (big-endian, a leading zero when the high
 /// bit is set).
 fn sequential_serial(n: u64) -> Vec<u8> {
@@ -388,11 +406,17 @@ impl Ca {
         let mut entries = Vec::new();
         for c in self.store.certificates(authority).await? {
             if let Some(r) = c.revocation {
-                let serial = Certificate::from_der(&c.der)?
-                    .tbs_certificate()
-                    .serial_number()
-                    .as_bytes()
-                    .to_vec();
+                // Records imported from an OpenSSL index.txt have no DER: their serial is
+                // the canonical hex of the database.
+                let serial = if c.der.is_empty() {
+                    serial_from_hex(&c.serial)?
+                } else {
+                    Certificate::from_der(&c.der)?
+                        .tbs_certificate()
+                        .serial_number()
+                        .as_bytes()
+                        .to_vec()
+                };
                 let reason = r
                     .reason
                     .as_deref()
@@ -466,5 +490,8 @@ mod tests {
         assert_eq!(sequential_serial(0x80), vec![0, 0x80]);
         assert_eq!(sequential_serial(0x1234), vec![0x12, 0x34]);
         assert_eq!(sequential_serial(0), vec![0]);
+        assert_eq!(serial_from_hex("8f01").unwrap(), vec![0, 0x8f, 1]);
+        assert_eq!(serial_from_hex("1002").unwrap(), vec![0x10, 2]);
+        assert!(serial_from_hex("xy").is_err());
     }
 }

@@ -4,6 +4,7 @@ mod config;
 pub(crate) mod issuer;
 pub(crate) mod lb;
 pub(crate) mod lifecycle;
+pub(crate) mod ocsp;
 pub(crate) mod pki;
 pub(crate) mod service;
 pub(crate) mod sig;
@@ -44,6 +45,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Issuer(args) => runtime()?.block_on(issuer::run(ctx, args)),
         Command::Lb(args) => runtime()?.block_on(lb::run(ctx, args)),
         Command::Token(cmd) => runtime()?.block_on(token::run(ctx, cmd)),
+        Command::Ocsp(cmd) => runtime()?.block_on(ocsp::run(ctx, cmd)),
         Command::Version | Command::Config(_) => Ok(ExitCode::SUCCESS),
     }
 }

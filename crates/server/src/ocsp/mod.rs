@@ -228,7 +228,12 @@ async fn delegated_signer(
         .validity()
         .not_after
         .to_system_time();
-    let not_before = now - BACKDATE;
+    let ca_start = ca_cert
+        .tbs_certificate()
+        .validity()
+        .not_before
+        .to_system_time();
+    let not_before = (now - BACKDATE).max(ca_start);
     let not_after = (now + lifetime).min(ca_end);
     let subject = Name::from_str(&format!(
         "CN={} OCSP responder {}",
