@@ -515,9 +515,7 @@ async fn relay(
     if !backend.early.is_empty() {
         client.write_all(&backend.early).await?;
     }
-    let (up, down) =
-        tokio::io::copy_bidirectional_with_sizes(client, &mut backend.stream, 64 * 1024, 64 * 1024)
-            .await?;
+    let (up, down) = super::relay::copy_both_ways(client, &mut backend.stream).await?;
     Ok((sent + up, backend.early.len() as u64 + down))
 }
 

@@ -15,6 +15,7 @@ pub mod balancer;
 pub mod config;
 pub mod front_end;
 pub mod prefixed;
+pub mod relay;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
