@@ -138,6 +138,9 @@ pub(crate) struct UpArgs {
     /// Address of the TLS-LB load balancer; overrides lb.listen.
     #[arg(long, value_name = "ADDR")]
     pub(crate) lb: Option<SocketAddr>,
+    /// Address of the OCSP responder; overrides ocsp.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) ocsp: Option<SocketAddr>,
     /// Where the lifecycle watcher takes the lb's and gateway's flow events.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4740")]
     pub(crate) watch: SocketAddr,

@@ -261,6 +261,8 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
             "127.0.0.1:0",
             "--watch",
             "127.0.0.1:0",
+            "--ocsp",
+            "127.0.0.1:0",
         ])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
@@ -393,6 +395,8 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
             "--lb",
             "127.0.0.1:0",
             "--watch",
+            "127.0.0.1:0",
+            "--ocsp",
             "127.0.0.1:0",
         ])
         .current_dir(dir.path())

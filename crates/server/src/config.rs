@@ -196,6 +196,8 @@ pub struct GatewayConfig {
     pub front_end: crate::lb::FrontEndConfig,
     /// Where to report connections for `secdispatch lifecycle watch --flows` (off: `None`).
     pub flow_events: Option<SocketAddr>,
+    /// Revocation checking of client certificates over OCSP.
+    pub ocsp: crate::gateway::revocation::OcspCheckConfig,
 }
 
 impl Default for GatewayConfig {
@@ -215,6 +217,7 @@ impl Default for GatewayConfig {
             routes: Vec::new(),
             front_end: crate::lb::FrontEndConfig::default(),
             flow_events: None,
+            ocsp: crate::gateway::revocation::OcspCheckConfig::default(),
         }
     }
 }
@@ -441,6 +444,22 @@ algorithm = "ed25519"
 key_lifetime = "30days"
 label = "gateway"
 tag = "secdispatch-gateway"
+
+# Client certificates are checked for revocation with an OCSP responder (RFC 6960) before
+# a route that looks at them (optional or required) uses them: a revoked one gets 403.
+[gateway.ocsp]
+enabled = false
+# Responder URL; empty: the certificate's authorityInfoAccess OCSP URL (http:// only).
+responder = ""
+# When the status cannot be learned (responder down, bad answer, "unknown"):
+# "fail-closed" answers 503, "fail-open" forwards the request (counted, logged).
+policy = "fail-closed"
+# An answer is reused until its nextUpdate but at most this long: the longest time a
+# revocation can go unnoticed.
+cache_max_age = "60s"
+# A failure is remembered this long before the responder is asked again.
+failure_cache = "5s"
+timeout = "2s"
 
 # What may precede TLS on the gateway's listener: "none"; "tls-lb" (an encrypted
 # proxy_header of draft-schwartz-tls-lb-02 from `secdispatch lb`, bound to the

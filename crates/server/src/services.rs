@@ -134,6 +134,7 @@ pub async fn start_gateway(
     } else {
         None
     };
+    let anchors = validator.as_ref().map(|v| v.anchors().to_vec());
     let tls = Arc::new(TlsTerminator::new(
         sources, validator, host_auth, any_host, no_sni,
     )?);
@@ -169,6 +170,21 @@ pub async fn start_gateway(
     if let Some(to) = gw_config.flow_events {
         gateway = gateway.with_flow_events(crate::flow_events::FlowReporter::start(
             "gateway", to, metrics, shutdown,
+        ));
+    }
+    if gw_config.ocsp.enabled {
+        let Some(anchors) = anchors else {
+            return Err(StartError::Other(
+                "gateway: [gateway.ocsp] is enabled but no route asks for client certificates"
+                    .into(),
+            ));
+        };
+        gateway = gateway.with_revocation(Arc::new(
+            crate::gateway::revocation::RevocationChecker::new(
+                gw_config.ocsp.clone(),
+                anchors,
+                metrics,
+            ),
         ));
     }
     let gateway = Arc::new(gateway);

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 
 struct System {
+    store: Arc<Store>,
     _dir: tempfile::TempDir,
     pki: LocalPki,
     gateway: SocketAddr,
@@ -36,6 +37,12 @@ async fn start_reporting(
     extra_routes: Vec<RouteConfig>,
     flow_events: Option<SocketAddr>,
 ) -> System {
+    start_custom(extra_routes, |c| c.gateway.flow_events = flow_events).await
+}
+
+/// [`start`] with the configuration changed by `tweak`; `gateway.ocsp.responder = "local"`
+/// starts an OCSP responder on the same store and points the gateway at it.
+async fn start_custom(extra_routes: Vec<RouteConfig>, tweak: impl FnOnce(&mut Config)) -> System {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         Store::open(&StoreLocation::sqlite_in(dir.path()))
@@ -58,8 +65,15 @@ async fn start_reporting(
     let metrics = Metrics::new();
     let shutdown = Shutdown::new();
     let mut config = Config::default();
-    config.gateway.flow_events = flow_events;
+    tweak(&mut config);
     let any = "127.0.0.1:0".parse().unwrap();
+    if config.gateway.ocsp.responder == "local" {
+        let ocsp =
+            secdispatch_server::ocsp::start_ocsp(&config, any, store.clone(), &metrics, &shutdown)
+                .await
+                .unwrap();
+        config.gateway.ocsp.responder = format!("http://{ocsp}");
+    }
     // The gateway makes its signing key first; the backend then loads it.
     let keyring = secdispatch_server::keyring::SigningKeyring::new(
         store.clone(),
@@ -87,11 +101,19 @@ async fn start_reporting(
         upstream_protocol: UpstreamProtocol::Http1,
         privacy_pass: None,
     });
-    let gateway =
-        services::start_gateway(&config, dir.path(), any, store, None, &metrics, &shutdown)
-            .await
-            .unwrap();
+    let gateway = services::start_gateway(
+        &config,
+        dir.path(),
+        any,
+        store.clone(),
+        None,
+        &metrics,
+        &shutdown,
+    )
+    .await
+    .unwrap();
     System {
+        store,
         _dir: dir,
         pki,
         gateway,
@@ -447,4 +469,96 @@ async fn direct_connections_are_reported_as_flow_events() {
     assert!(close.orig_bytes.unwrap() > 1000, "{close:?}");
     assert!(close.resp_bytes.unwrap() > 1000, "{close:?}");
     sys.shutdown.drain(Duration::from_secs(5)).await;
+}
+
+/// With OCSP checking on, a good client certificate passes; once the CA revokes it, the
+/// gateway refuses it (403) within its cache window, while clients without a certificate
+/// are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_client_certificate_is_refused_via_ocsp() {
+    let sys = start_custom(vec![], |c| {
+        c.gateway.ocsp.enabled = true;
+        c.gateway.ocsp.responder = "local".into();
+        c.gateway.ocsp.cache_max_age = Duration::from_secs(1);
+    })
+    .await;
+    let mut c = connect(&sys, true).await.unwrap();
+    let (status, v) = send(&mut c, get("/hello").body(Full::default()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["client_certificate"]["subject"],
+        "CN=demo client,O=secdispatch"
+    );
+
+    let pem = std::fs::read_to_string(&sys.pki.client_cert).unwrap();
+    let leaf = secdispatch_pqpki::cert::chain_from_pem(&pem)
+        .unwrap()
+        .remove(0);
+    let serial = secdispatch_store::serial_hex(leaf.tbs_certificate().serial_number().as_bytes());
+    let ca = secdispatch_server::ca::Ca::new(sys.store.clone());
+    ca.revoke(
+        Some(secdispatch_server::localpki::ISSUING),
+        &serial,
+        Some("keyCompromise"),
+        SystemTime::now(),
+    )
+    .await
+    .unwrap();
+    let revoked_at = std::time::Instant::now();
+    loop {
+        let mut c = connect(&sys, true).await.unwrap();
+        let (status, v) = send(&mut c, get("/hello").body(Full::default()).unwrap()).await;
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(v, "the client certificate is revoked\n");
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(4),
+            "revocation not noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Responder poll (200 ms) + gateway cache (1 s), with slack for a loaded machine.
+    assert!(revoked_at.elapsed() < Duration::from_secs(3));
+    let mut anonymous = connect(&sys, false).await.unwrap();
+    let (status, _) = send(&mut anonymous, get("/hello").body(Full::default()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let metrics = sys.metrics.render();
+    assert!(
+        metrics.contains(r#"secdispatch_gateway_ocsp_checks_total{result="revoked"} 1"#),
+        "{metrics}"
+    );
+    sys.shutdown.drain(Duration::from_secs(5)).await;
+}
+
+/// A responder that cannot be reached: fail-closed answers 503, fail-open forwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_responder_fails_closed_or_open_as_configured() {
+    use secdispatch_server::gateway::revocation::FailurePolicy;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    for (policy, expect) in [
+        (FailurePolicy::FailClosed, StatusCode::SERVICE_UNAVAILABLE),
+        (FailurePolicy::FailOpen, StatusCode::OK),
+    ] {
+        let sys = start_custom(vec![], |c| {
+            c.gateway.ocsp.enabled = true;
+            c.gateway.ocsp.responder = format!("http://{dead}");
+            c.gateway.ocsp.policy = policy;
+        })
+        .await;
+        let mut c = connect(&sys, true).await.unwrap();
+        let (status, v) = send(&mut c, get("/hello").body(Full::default()).unwrap()).await;
+        assert_eq!(status, expect, "{policy:?}: {v}");
+        if policy == FailurePolicy::FailOpen {
+            assert_eq!(
+                v["client_certificate"]["subject"],
+                "CN=demo client,O=secdispatch"
+            );
+        }
+        sys.shutdown.drain(Duration::from_secs(5)).await;
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! From an empty data directory it makes the local PKI (a composite root and issuing CA in
 //! the certificate database, gateway and demo client certificates in `pki/`) and the
-//! gateway's signing key, then starts the demo backend, the Privacy Pass issuer, the
-//! gateway in front of the backend and the admin listener. Without configured routes the
+//! gateway's signing key, then starts the demo backend, the Privacy Pass issuer, the OCSP
+//! responder for the local CA, the gateway in front of the backend (checking client
+//! certificates with that responder) and the admin listener. Without configured routes the
 //! gateway forwards everything to the demo backend and asks for a Privacy Pass token
 //! (RFC 9577, type 2 from the issuer) under `/private/`. The TLS-LB load balancer
 //! (draft-schwartz-tls-lb-02) runs in front of the gateway with a key made on first
@@ -104,6 +105,27 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
     });
     if config.gateway.routes.is_empty() {
         config.gateway.routes = demo_routes(backend, issuer);
+    }
+    // The OCSP responder answers for the local CA; the gateway asks it about every client
+    // certificate (unless the configuration already set up revocation checking).
+    let ocsp = secdispatch_server::ocsp::start_ocsp(
+        &config,
+        args.ocsp.unwrap_or(config.ocsp.listen),
+        rt.store.clone(),
+        &rt.metrics,
+        &rt.shutdown,
+    )
+    .await?;
+    endpoints.push(Endpoint {
+        name: "ocsp",
+        url: format!("http://{ocsp}"),
+        what: "OCSP responder (RFC 6960/9919, OCSPv2 experimental) for the local CA",
+    });
+    if !config.gateway.ocsp.enabled {
+        config.gateway.ocsp.enabled = true;
+        config.gateway.ocsp.responder = format!("http://{ocsp}");
+        // A revocation reaches the gateway within a second (the demo shows it).
+        config.gateway.ocsp.cache_max_age = std::time::Duration::from_secs(1);
     }
     // The lifecycle watcher takes the flow events of the lb and of direct gateway clients,
     // unless the configuration sends them elsewhere.

@@ -27,6 +27,7 @@
 //! Responses stream back without `Client-Cert` fields and with `Vary: Client-Cert`
 //! rewritten to `Vary: *` (RFC 9440 §2.4). Upgrades (WebSocket) are spliced through.
 
+pub mod revocation;
 pub mod route;
 pub mod tls;
 
@@ -181,6 +182,7 @@ pub struct Gateway {
     all_metrics: Metrics,
     privacy_pass: crate::issuer::gateway::RouteOrigins,
     flows: Option<Arc<crate::flow_events::FlowReporter>>,
+    revocation: Option<Arc<revocation::RevocationChecker>>,
 }
 
 impl Gateway {
@@ -224,7 +226,14 @@ impl Gateway {
             privacy_pass: crate::issuer::gateway::RouteOrigins::new(&config.routes)
                 .map_err(GatewayError::PrivacyPass)?,
             flows: None,
+            revocation: None,
         })
+    }
+
+    /// Check client certificates for revocation over OCSP before using them.
+    pub fn with_revocation(mut self, checker: Arc<revocation::RevocationChecker>) -> Self {
+        self.revocation = Some(checker);
+        self
     }
 
     /// Report connections to a lifecycle watcher. Only direct connections are reported:
@@ -423,6 +432,25 @@ impl Gateway {
                 StatusCode::FORBIDDEN,
                 "a valid client certificate is required",
             );
+        }
+        if route.client_auth != ClientAuth::None
+            && let (Some(t), Some(checker)) = (valid_cert, &self.revocation)
+        {
+            match checker.check(&t.peer_certificates).await {
+                revocation::Verdict::Good => {}
+                revocation::Verdict::Revoked(why) => {
+                    tracing::warn!(client = %conn.client, subject = t.client_subject.as_deref().unwrap_or("-"), %why, "gateway: client certificate revoked; request refused");
+                    return short(StatusCode::FORBIDDEN, "the client certificate is revoked");
+                }
+                revocation::Verdict::Unavailable(_)
+                    if checker.policy() == revocation::FailurePolicy::FailOpen => {}
+                revocation::Verdict::Unavailable(_) => {
+                    return short(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the client certificate's revocation status is unavailable",
+                    );
+                }
+            }
         }
         if let Some(refused) = self.privacy_pass.check(&self.routes, route, &mut req).await {
             return refused;

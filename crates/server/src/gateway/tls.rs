@@ -187,6 +187,11 @@ impl ClientValidator {
         Ok(ee.tbs_certificate().subject().to_string())
     }
 
+    /// The trust anchors.
+    pub fn anchors(&self) -> &[Certificate] {
+        &self.anchors
+    }
+
     /// Forget remembered results (after the trust anchors or revocation data change).
     pub fn clear(&self) {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
