@@ -610,6 +610,14 @@ impl Responder {
                 serial_from_magnitude(serial).map_err(|e| e.to_string())?,
             )
             .map_err(|e| e.to_string())?;
+        // A revocation recorded after the back-dated thisUpdate: the status is known
+        // correct from the revocation on (never later than the signing time).
+        let this_update = match self.status_of(issuer, serial) {
+            Some(SerialStatus::Revoked(at, _)) if at > this_update => {
+                at.min(this_update + BACKDATE)
+            }
+            _ => this_update,
+        };
         let single = SingleResponse::new(
             id,
             status,
