@@ -64,6 +64,9 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Start every service on localhost, print where each listens, stop on Ctrl-C.
     Up(UpArgs),
+    /// Show the running system end to end: Privacy Pass, mTLS through the TLS-LB load
+    /// balancer to the backend, revocation via OCSP, token replay refused.
+    Demo(crate::cmd::demo::DemoArgs),
     /// HTTP Message Signatures (RFC 9421) and Digest Fields (RFC 9530) on message files.
     #[command(subcommand)]
     Sig(crate::cmd::sig::SigCommand),

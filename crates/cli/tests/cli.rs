@@ -43,6 +43,7 @@ fn help_exists_on_every_level() {
         &["config", "--help"],
         &["config", "init", "--help"],
         &["up", "--help"],
+        &["demo", "--help"],
     ] {
         let o = run(args, dir.path());
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
@@ -420,4 +421,30 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
             0o600
         );
     }
+}
+
+/// `demo` with no running `up` starts its own and passes every step: Privacy Pass, a
+/// fresh client certificate (OCSP good), mTLS through the TLS-LB lb with the client
+/// address delivered, revocation refused via OCSP, token replay refused.
+#[test]
+fn demo_passes_every_step_against_its_own_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["demo", "--json"], dir.path());
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["ok"], true);
+    let steps = doc["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5, "{doc}");
+    assert!(steps.iter().all(|s| s["ok"] == true), "{doc}");
+    let lb = &steps[2]["detail"]["backend"];
+    assert!(
+        lb["forwarded"].as_str().unwrap().starts_with("for=127.0.0.2;"),
+        "{lb}"
+    );
+    assert_eq!(steps[3]["detail"]["status"], 403);
+    assert_eq!(steps[4]["detail"]["status"], 401);
+    assert!(
+        !dir.path().join("secdispatch-data").exists(),
+        "the demo's own up used a temporary directory"
+    );
 }

@@ -1,6 +1,7 @@
 //! One module per command; each is parse → load → call the layers below.
 
 mod config;
+pub(crate) mod demo;
 pub(crate) mod issuer;
 pub(crate) mod lb;
 pub(crate) mod lifecycle;
@@ -36,6 +37,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(ConfigCommand::Show) => config::show(&ctx),
         Command::Up(args) => runtime()?.block_on(up::run(ctx, args)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(ctx, args)),
         Command::Sig(cmd) => sig::run(cmd),
         Command::Lifecycle(cmd) => lifecycle::run(cmd),
         Command::Ca(cmd) => runtime()?.block_on(pki::run_ca(ctx, cmd)),

@@ -76,6 +76,16 @@ pub(crate) async fn run(ctx: Context, cmd: TokenCommand) -> anyhow::Result<ExitC
     }
 }
 
+impl IssuerAccess {
+    /// No attester secret; `https://` trusted through the PEM roots in `ca_file`.
+    pub(crate) fn with_ca(ca_file: PathBuf) -> Self {
+        Self {
+            attester_secret: None,
+            ca_file: Some(ca_file),
+        }
+    }
+}
+
 fn http_client(ctx: &Context, access: &IssuerAccess, url: &str) -> anyhow::Result<Client> {
     if !url.starts_with("https://") {
         return Ok(Client::plain());
@@ -89,7 +99,7 @@ fn http_client(ctx: &Context, access: &IssuerAccess, url: &str) -> anyhow::Resul
 
 /// Read the directory at `issuer` and obtain a token for `challenge` (with the
 /// challenge's own `token-key` when given and listed).
-async fn obtain(
+pub(crate) async fn obtain(
     ctx: &Context,
     access: &IssuerAccess,
     issuer: &str,

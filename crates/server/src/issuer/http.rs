@@ -47,6 +47,7 @@ pub enum FetchError {
 pub struct Client {
     tls: Option<Arc<rustls::ClientConfig>>,
     timeout: Option<Duration>,
+    source: Option<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Client {
@@ -75,7 +76,29 @@ impl Client {
         Ok(Self {
             tls: Some(Arc::new(config)),
             timeout: None,
+            source: None,
         })
+    }
+
+    /// [`Client::with_roots`], presenting the client certificate chain `cert` (PEM, end
+    /// entity first) with its private key `key` (PKCS#8 PEM) when a server asks.
+    pub fn with_identity(ca_file: &Path, cert: &Path, key: &Path) -> Result<Self, FetchError> {
+        let config = crate::gateway::tls::client_config(ca_file, Some((cert, key)), &[b"http/1.1"])
+            .map_err(|e| FetchError::Io {
+                url: cert.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            tls: Some(Arc::new(config)),
+            timeout: None,
+            source: None,
+        })
+    }
+
+    /// Connect from this local address (port chosen by the system).
+    pub fn source(mut self, ip: std::net::IpAddr) -> Self {
+        self.source = Some(ip);
+        self
     }
 
     /// Give up on a request after `timeout`.
@@ -135,9 +158,31 @@ impl Client {
             url: url.to_owned(),
             reason,
         };
-        let tcp = TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| io_err(format!("connect: {e}")))?;
+        let tcp = match self.source {
+            None => TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(|e| io_err(format!("connect: {e}")))?,
+            Some(ip) => {
+                let to = tokio::net::lookup_host((host.as_str(), port))
+                    .await
+                    .map_err(|e| io_err(format!("resolve: {e}")))?
+                    .find(|a| a.is_ipv4() == ip.is_ipv4())
+                    .ok_or_else(|| io_err(format!("{host} has no address of {ip}'s family")))?;
+                let socket = if ip.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()
+                } else {
+                    tokio::net::TcpSocket::new_v6()
+                }
+                .map_err(|e| io_err(format!("socket: {e}")))?;
+                socket
+                    .bind(std::net::SocketAddr::new(ip, 0))
+                    .map_err(|e| io_err(format!("bind {ip}: {e}")))?;
+                socket
+                    .connect(to)
+                    .await
+                    .map_err(|e| io_err(format!("connect: {e}")))?
+            }
+        };
         let _ = tcp.set_nodelay(true);
         let authority = uri
             .authority()
