@@ -438,7 +438,10 @@ fn demo_passes_every_step_against_its_own_up() {
     assert!(steps.iter().all(|s| s["ok"] == true), "{doc}");
     let lb = &steps[2]["detail"]["backend"];
     assert!(
-        lb["forwarded"].as_str().unwrap().starts_with("for=127.0.0.2;"),
+        lb["forwarded"]
+            .as_str()
+            .unwrap()
+            .starts_with("for=127.0.0.2;"),
         "{lb}"
     );
     assert_eq!(steps[3]["detail"]["status"], 403);
