@@ -5,7 +5,10 @@
 //! with `not_before` `publish_ahead` in the future: the directory lists it (with
 //! `not-before`) before any token is issued under it, so origins and clients have it
 //! when it takes over. The old version keeps issuing until then and stays accepted until
-//! its own `not_after`, so tokens issued under it redeem until that key's expiry.
+//! its own `not_after`, so tokens issued under it redeem until that key's expiry. A key
+//! published ahead is already loaded for issuance and verification (listed after the
+//! current one), so a client that reads its not-before as passed before this replica has
+//! reloaded is not refused.
 //! A new key never shares its truncated key id with a key still valid.
 
 use std::collections::HashMap;
@@ -294,6 +297,7 @@ impl IssuerKeys {
         let mut issuer = Issuer::new(self.max_batch);
         let mut token_keys = Vec::new();
         let mut accepted = Vec::new();
+        let mut pending = Vec::new();
         for t in self.types.clone() {
             let mut versions = self.store.key_versions(key_name(t)).await?;
             versions.retain(|k| k.not_after > now);
@@ -309,25 +313,29 @@ impl IssuerKeys {
                     &token_key,
                     Some(unix(record.not_before)),
                 ));
-                if !record.is_active(now) {
-                    continue;
-                }
-                let added = match &loaded {
-                    Loaded::T1(k) => {
-                        accepted.push(AcceptedKey {
-                            key: VerificationKey::Type1(k.clone()),
-                            not_after: record.not_after,
-                        });
-                        issuer.add_type1(k.clone())
-                    }
-                    Loaded::T2(k) => {
-                        accepted.push(AcceptedKey {
-                            key: VerificationKey::Type2(k.public().clone()),
-                            not_after: record.not_after,
-                        });
-                        issuer.add_type2(k.clone())
-                    }
+                // A key published ahead issues and verifies already: a client may read
+                // its not-before as passed before this replica reloads, and must not get
+                // a 422 for following the directory. It goes last in `accepted`, so that
+                // challenges name the current key until the next reload.
+                let (key, added) = match &loaded {
+                    Loaded::T1(k) => (
+                        VerificationKey::Type1(k.clone()),
+                        issuer.add_type1(k.clone()),
+                    ),
+                    Loaded::T2(k) => (
+                        VerificationKey::Type2(k.public().clone()),
+                        issuer.add_type2(k.clone()),
+                    ),
                 };
+                let entry = AcceptedKey {
+                    key,
+                    not_after: record.not_after,
+                };
+                if record.is_active(now) {
+                    accepted.push(entry);
+                } else {
+                    pending.push(entry);
+                }
                 if let Err(e) = added {
                     // Older key with the same truncated id (only from outside edits): the
                     // newer one issues; tokens under the older one still redeem.
@@ -335,6 +343,7 @@ impl IssuerKeys {
                 }
             }
         }
+        accepted.extend(pending);
         // Newest first, as clients take the first usable key (not-before in the past).
         let snapshot = Arc::new(KeySnapshot {
             issuer,
