@@ -656,6 +656,12 @@ async fn bad_input_gets_the_matching_status() {
         .unwrap();
     let (s, b) = post(&env, &der).await;
     assert_eq!((s, b.as_slice()), (StatusCode::OK, &unauthorized[..]));
+    // A CertID hashed with an algorithm we do not answer for (MD5): unauthorized.
+    let mut id = cert_id_for(&env.issuing, &env.leaves[0], HashAlgorithm::Sha1).unwrap();
+    id.hash_algorithm.oid = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.2.5");
+    let der = RequestBuilder::new().cert_id(id).to_der().unwrap();
+    let (s, b) = post(&env, &der).await;
+    assert_eq!((s, b.as_slice()), (StatusCode::OK, &unauthorized[..]));
     // Oversized POST (beyond ocsp.max_request_bytes): malformedRequest.
     let (s, b) = post(&env, &vec![0x30; 20_000]).await;
     assert_eq!(b.as_slice(), &malformed[..], "{s}");

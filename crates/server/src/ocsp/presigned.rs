@@ -109,6 +109,12 @@ impl Presigned {
     }
 }
 
+/// Longest GET path remembered by the fast path.
+pub const MAX_FAST_PATH: usize = 1024;
+
+/// Most GET paths remembered by the fast path.
+pub const MAX_FAST_PATHS: usize = 100_000;
+
 /// The result of a single-flight signing.
 type Flight = Arc<OnceCell<Result<Arc<Presigned>, String>>>;
 
@@ -149,10 +155,15 @@ impl Cache {
         paths.get(path).filter(|e| e.usable(now)).cloned()
     }
 
-    /// Remember that GET `path` is answered by `entry`.
+    /// Remember that GET `path` is answered by `entry` (paths up to [`MAX_FAST_PATH`]
+    /// bytes, at most [`MAX_FAST_PATHS`] of them: prefixes and encodings vary freely, so
+    /// this map must not grow with what clients send).
     pub fn put_path(&self, path: &str, entry: Arc<Presigned>) {
+        if path.len() > MAX_FAST_PATH {
+            return;
+        }
         let mut paths = self.paths.write().unwrap_or_else(PoisonError::into_inner);
-        if paths.len() >= self.max {
+        if paths.len() >= self.max.min(MAX_FAST_PATHS) {
             paths.clear();
         }
         paths.insert(path.into(), entry);
