@@ -279,6 +279,12 @@ fn up_runs_writes_endpoints_and_stops_cleanly_on_sigterm() {
     let health = http_get(&admin, "/healthz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains(r#""store":{"detail":"sqlite:"#), "{health}");
+    for service in ["backend", "issuer", "ocsp", "lifecycle"] {
+        assert!(
+            health.contains(&format!(r#""{service}":{{"detail":"listening on "#)),
+            "{service}: {health}"
+        );
+    }
     let metrics = http_get(&admin, "/metrics");
     assert!(metrics.contains("secdispatch_build_info"), "{metrics}");
 

@@ -139,6 +139,11 @@ pub trait NonceStore: Send + Sync + std::fmt::Debug {
 
     /// Delete entries that expired at or before `now`; returns how many were deleted.
     fn purge_expired(&self, now: SystemTime) -> BoxFuture<'_, Result<u64, ReplayError>>;
+
+    /// Whether the store answers, for health checks. In-process stores always do.
+    fn ping(&self) -> BoxFuture<'_, Result<(), ReplayError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Check the arguments of [`NonceStore::reserve`]; every backend calls this first.

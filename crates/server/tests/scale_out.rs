@@ -404,3 +404,159 @@ async fn two_replicas_share_spent_tokens_revocations_and_keys() {
     a.shutdown.drain(Duration::from_secs(5)).await;
     b.shutdown.drain(Duration::from_secs(5)).await;
 }
+
+/// A Redis server of this test's own (so that stopping it disturbs no other test), with
+/// an append-only file fsynced on every write: spent tokens survive its restart.
+struct OwnRedis {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    /// `None` (skip) when `redis-server` is not installed.
+    fn start() -> Option<Self> {
+        let found = std::process::Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            assert!(
+                std::env::var("SECDISPATCH_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "SECDISPATCH_REQUIRE_SERVICES=1 but redis-server is not installed"
+            );
+            println!("skipped: the Redis fault test needs redis-server");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = Self {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        r.restart();
+        Some(r)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn restart(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Redis lost while the gateway runs: redemptions fail closed (503, nothing spent, the
+/// loss counted), and once Redis is back the gateway recovers by itself: the token
+/// refused during the outage redeems, and tokens spent before the outage stay spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_lost_while_running_fails_closed_and_recovers() {
+    let Some((pg, _)) = services() else {
+        return;
+    };
+    let Some(mut redis) = OwnRedis::start() else {
+        return;
+    };
+    let url = fresh_schema(&pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (r, _) = replica(&url, &redis.url(), dir.path(), None).await;
+
+    let spent = build_authorization(
+        &token(r.issuer, &challenge(&r).await).await,
+        Quoting::Quoted,
+    );
+    assert_eq!(redeem(&r, &spent).await, StatusCode::OK);
+
+    redis.kill();
+    let held = build_authorization(
+        &token(r.issuer, &challenge(&r).await).await,
+        Quoting::Quoted,
+    );
+    let refused = Instant::now();
+    assert_eq!(redeem(&r, &held).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(redeem(&r, &spent).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        refused.elapsed() < Duration::from_secs(10),
+        "the outage was not noticed promptly: {:?}",
+        refused.elapsed()
+    );
+    let m = r.metrics.render();
+    assert!(
+        m.contains(
+            r#"secdispatch_gateway_privacypass_redemptions_total{result="store_unavailable"} 2"#
+        ),
+        "{m}"
+    );
+
+    // The readiness check (/healthz "store") reports the loss, naming the server.
+    let ping = r.store.ping().await.unwrap_err().to_string();
+    assert!(ping.contains(&redis.url()), "{ping}");
+
+    redis.restart();
+    let back = Instant::now();
+    loop {
+        match redeem(&r, &held).await {
+            StatusCode::OK => break,
+            StatusCode::SERVICE_UNAVAILABLE if back.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            s => panic!("after Redis came back: {s} at {:?}", back.elapsed()),
+        }
+    }
+    println!("recovered {:?} after Redis restarted", back.elapsed());
+    r.store.ping().await.unwrap();
+    // Spent before the outage, spent during recovery: both stay spent.
+    assert_eq!(redeem(&r, &spent).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(redeem(&r, &held).await, StatusCode::UNAUTHORIZED);
+    let m = r.metrics.render();
+    assert!(
+        m.contains(r#"secdispatch_gateway_privacypass_redemptions_total{result="accepted"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"secdispatch_gateway_privacypass_redemptions_total{result="refused"} 2"#),
+        "{m}"
+    );
+    r.shutdown.drain(Duration::from_secs(5)).await;
+}

@@ -292,9 +292,16 @@ impl Store {
         migrate::current_version(self).await
     }
 
-    /// Whether the database answers a trivial query (for readiness checks).
+    /// Whether the database, and the separate nonce store if there is one, answer (for
+    /// readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        if let Some(n) = &self.nonces {
+            n.store.ping().await.map_err(|e| StoreError::Redis {
+                location: n.location.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         Ok(())
     }
 

@@ -152,4 +152,12 @@ impl NonceStore for Store {
             None => Box::pin(self.purge_nonces(now)),
         }
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), ReplayError>> {
+        Box::pin(async move {
+            Store::ping(self)
+                .await
+                .map_err(|e| ReplayError::Unavailable(e.to_string()))
+        })
+    }
 }

@@ -250,6 +250,17 @@ impl NonceStore for RedisNonceStore {
             }
         })
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), ReplayError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let _: String = redis::cmd("PING")
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| ReplayError::Unavailable(format!("{}: {e}", self.location)))?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ async fn serve(ctx: Context, args: ServiceArgs) -> anyhow::Result<ExitCode> {
         &rt.shutdown,
     )
     .await?;
+    rt.watch_listener("issuer", addr);
     println!(
         "issuer listening on http://{addr} (directory http://{addr}{}), admin on http://{admin}",
         secdispatch_privacypass::directory::WELL_KNOWN_PATH

@@ -126,6 +126,7 @@ async fn serve(ctx: Context, args: ServiceArgs) -> anyhow::Result<ExitCode> {
         &rt.shutdown,
     )
     .await?;
+    rt.watch_listener("ocsp", addr);
     println!("ocsp responder listening on http://{addr}, admin on http://{admin}");
     rt.wait_and_stop().await?;
     Ok(ExitCode::SUCCESS)

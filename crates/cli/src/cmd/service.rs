@@ -92,6 +92,33 @@ impl Runtime {
         Ok(())
     }
 
+    /// Report the listener of service `name` in `/healthz`: healthy while it accepts TCP
+    /// connections. Under `up` every service runs in one process; one whose listener died
+    /// shows here as failing while the others keep serving. Only for listeners where an
+    /// empty connection is harmless (plain HTTP, flow events): the gateway and the lb
+    /// would count it as a failed handshake and report it as a flow.
+    pub(crate) fn watch_listener(&self, name: &str, addr: SocketAddr) {
+        let mut target = addr;
+        if target.ip().is_unspecified() {
+            target.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        self.health.register(
+            name,
+            Arc::new(move || {
+                Box::pin(async move {
+                    tokio::net::TcpStream::connect(target)
+                        .await
+                        .map(|_| format!("listening on {addr}"))
+                        .map_err(|e| format!("{addr} does not accept connections: {e}"))
+                })
+            }),
+        );
+    }
+
     fn register_store_check(&self) {
         let store = self.store.clone();
         self.health.register(
@@ -165,6 +192,7 @@ pub(crate) async fn backend_demo(
         &rt.shutdown,
     )
     .await?;
+    rt.watch_listener("backend-demo", addr);
     println!("backend-demo listening on http://{addr}, admin on http://{admin}");
     rt.wait_and_stop().await?;
     Ok(std::process::ExitCode::SUCCESS)

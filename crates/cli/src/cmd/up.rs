@@ -85,6 +85,7 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
         &rt.shutdown,
     )
     .await?;
+    rt.watch_listener("backend", backend);
     endpoints.push(Endpoint {
         name: "backend",
         url: format!("http://{backend}"),
@@ -98,6 +99,7 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
         &rt.shutdown,
     )
     .await?;
+    rt.watch_listener("issuer", issuer);
     endpoints.push(Endpoint {
         name: "issuer",
         url: format!("http://{issuer}"),
@@ -116,6 +118,7 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
         &rt.shutdown,
     )
     .await?;
+    rt.watch_listener("ocsp", ocsp);
     endpoints.push(Endpoint {
         name: "ocsp",
         url: format!("http://{ocsp}"),
@@ -138,6 +141,7 @@ pub(crate) async fn run(ctx: Context, args: UpArgs) -> anyhow::Result<ExitCode> 
     .await?;
     config.gateway.flow_events.get_or_insert(watcher);
     config.lb.flow_events.get_or_insert(watcher);
+    rt.watch_listener("lifecycle", watcher);
     endpoints.push(Endpoint {
         name: "lifecycle",
         url: format!("tcp://{watcher}"),

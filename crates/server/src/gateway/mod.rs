@@ -223,8 +223,12 @@ impl Gateway {
             limits: limits.clone(),
             metrics: GatewayMetrics::register(metrics),
             all_metrics: metrics.clone(),
-            privacy_pass: crate::issuer::gateway::RouteOrigins::new(&config.routes)
-                .map_err(GatewayError::PrivacyPass)?,
+            privacy_pass: {
+                let origins = crate::issuer::gateway::RouteOrigins::new(&config.routes)
+                    .map_err(GatewayError::PrivacyPass)?;
+                origins.register_metrics(metrics);
+                origins
+            },
             flows: None,
             revocation: None,
         })

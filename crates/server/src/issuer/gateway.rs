@@ -9,12 +9,16 @@
 //! double-spend store is the store bound by [`RouteOrigins::bind_store`] (shared by every
 //! gateway replica on the same database), or an in-process one until a store is bound.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use secdispatch_privacypass::directory::{IssuerDirectory, WELL_KNOWN_PATH};
 use secdispatch_privacypass::origin::{
     AcceptedKey, Origin, OriginConfig, RedemptionMode, VerificationKey,
@@ -27,6 +31,7 @@ use super::config::{PrivacyPassRouteConfig, RedemptionContextConfig};
 use super::keys::{TYPE1_KEY_NAME, TYPE2_KEY_NAME};
 use crate::config::RouteConfig;
 use crate::gateway::route::{Route, Routes};
+use crate::metrics::Metrics;
 
 /// How long the spent mark of a token under a directory-listed key is kept: directory
 /// entries carry no expiry, so this must exceed any issuer key lifetime (30 days by
@@ -42,6 +47,45 @@ pub struct RouteOrigin {
     directory_url: String,
     client: super::http::Client,
     last_refresh: tokio::sync::Mutex<Option<Instant>>,
+    outcomes: Outcomes,
+}
+
+/// Redemption outcomes of every protected route, and whether the double-spend store is
+/// failing (so that losing it and getting it back are each logged once, not per request).
+#[derive(Debug, Clone, Default)]
+struct Outcomes {
+    results: Family<OutcomeLabels, Counter>,
+    store_failing: Arc<AtomicBool>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    result: &'static str,
+}
+
+impl Outcomes {
+    fn count(&self, result: &'static str) {
+        self.results.get_or_create(&OutcomeLabels { result }).inc();
+    }
+
+    /// A redemption reached the double-spend store (it answered, whatever it said).
+    fn store_answered(&self) {
+        if self.store_failing.swap(false, Ordering::Relaxed) {
+            tracing::warn!(
+                "Privacy Pass double-spend store reachable again; protected routes redeem tokens"
+            );
+        }
+    }
+
+    /// The double-spend store failed: the request is refused with 503 (fail closed).
+    fn store_failed(&self, error: &str) {
+        if !self.store_failing.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                %error,
+                "Privacy Pass double-spend store unreachable; protected routes answer 503 until it is back"
+            );
+        }
+    }
 }
 
 impl std::fmt::Debug for RouteOrigin {
@@ -56,23 +100,35 @@ impl std::fmt::Debug for RouteOrigin {
 #[derive(Debug, Default)]
 pub struct RouteOrigins {
     per_route: Vec<Option<Arc<RouteOrigin>>>,
+    outcomes: Outcomes,
 }
 
 impl RouteOrigins {
     /// Build from the configured routes (same order as [`Routes::new`]).
     pub fn new(routes: &[RouteConfig]) -> Result<Self, String> {
+        let outcomes = Outcomes::default();
         let mut per_route = Vec::with_capacity(routes.len());
         for r in routes {
             per_route.push(match &r.privacy_pass {
                 None => None,
-                Some(pp) => {
-                    Some(Arc::new(RouteOrigin::new(pp).map_err(|e| {
-                        format!("route {:?} privacy_pass: {e}", r.path_prefix)
-                    })?))
-                }
+                Some(pp) => Some(Arc::new(RouteOrigin::new(pp, outcomes.clone()).map_err(
+                    |e| format!("route {:?} privacy_pass: {e}", r.path_prefix),
+                )?)),
             });
         }
-        Ok(Self { per_route })
+        Ok(Self {
+            per_route,
+            outcomes,
+        })
+    }
+
+    /// Register `gateway_privacypass_redemptions{result}`.
+    pub fn register_metrics(&self, metrics: &Metrics) {
+        metrics.register(
+            "gateway_privacypass_redemptions",
+            "Requests to Privacy Pass routes by result (accepted, challenged: no token, refused: invalid or spent token, store_unavailable: 503)",
+            self.outcomes.results.clone(),
+        );
     }
 
     /// Whether no route is protected.
@@ -108,7 +164,7 @@ impl RouteOrigins {
 }
 
 impl RouteOrigin {
-    fn new(config: &PrivacyPassRouteConfig) -> Result<Self, String> {
+    fn new(config: &PrivacyPassRouteConfig, outcomes: Outcomes) -> Result<Self, String> {
         let mut origin_config = OriginConfig::new(&config.issuer_name, "");
         origin_config.origin_info = config.origin_info.clone();
         origin_config.token_types = config.token_types.iter().map(|t| TokenType(*t)).collect();
@@ -134,6 +190,7 @@ impl RouteOrigin {
             directory_url,
             client: super::http::Client::plain().timeout(Duration::from_secs(5)),
             last_refresh: tokio::sync::Mutex::new(None),
+            outcomes,
         })
     }
 
@@ -165,11 +222,25 @@ impl RouteOrigin {
         {
             Ok(r) => {
                 tracing::debug!(token_type = %r.token_type, key = %r.token_key_id, "Privacy Pass token redeemed");
+                self.outcomes.count("accepted");
+                self.outcomes.store_answered();
                 None
             }
             Err(resp) => {
-                if let Some(e) = resp.extensions().get::<secdispatch_privacypass::Error>() {
-                    tracing::info!(target: "secdispatch::privacypass", reason = %e, status = resp.status().as_u16(), "token not accepted");
+                use secdispatch_privacypass::Error;
+                match resp.extensions().get::<Error>() {
+                    Some(Error::NonceStore(e)) => {
+                        self.outcomes.count("store_unavailable");
+                        self.outcomes.store_failed(e);
+                    }
+                    Some(Error::NoCredentials) | None => self.outcomes.count("challenged"),
+                    Some(e) => {
+                        tracing::info!(target: "secdispatch::privacypass", reason = %e, status = resp.status().as_u16(), "token not accepted");
+                        self.outcomes.count("refused");
+                        if matches!(e, Error::DoubleSpend) {
+                            self.outcomes.store_answered();
+                        }
+                    }
                 }
                 Some(resp)
             }
