@@ -11,8 +11,9 @@
 #   lb-proxyv2  client → secdispatch lb, PROXY v2 with CRC32C → backend
 #   haproxy     client → haproxy 2.6 (mode tcp, nbthread 1), send-proxy-v2 crc32c → backend
 # Each load balancer is pinned to CPU 1 (taskset); load generator and backend share CPU 0.
-# Every client connection sends a real ClientHello, half-closes and waits for the
-# backend's byte count. Per round and path: new connections/s and whole-connection
+# Every client connection has the shape of a TLS one: a real ClientHello, then it waits
+# for the backend's first flight (128 bytes, as a TLS client waits for the ServerHello),
+# half-closes and waits for the backend's byte count. Per round and path: new connections/s and whole-connection
 # latency p50/p99 (CONNECTIONS at CONCURRENCY), then one BULK_MIB upload (MiB/s). Medians
 # of ROUNDS rounds at the end. Installs haproxy from Debian when missing.
 set -euo pipefail

@@ -7,11 +7,14 @@
 //! ```
 //!
 //! The backend runs the gateway's front end (TLS-LB on one listener, PROXY on another,
-//! nothing on the third) and then reads the client's bytes to the end and answers with
-//! their count (8 bytes, big-endian); it does no TLS, so what is measured is the load
-//! balancer, not handshakes. A client connection sends a real ClientHello (rustls),
-//! optionally `M` MiB more, half-closes, and waits for the count: `connect` reports
-//! connections per second and the latency percentiles of whole connections, `bulk` MiB/s.
+//! nothing on the third), answers the ClientHello with a server flight of
+//! [`SERVER_FLIGHT`] bytes, then reads the client's bytes to the end and answers with their
+//! count (8 bytes, big-endian); it does no TLS, so what is measured is the load balancer,
+//! not handshakes. A client connection has the shape of a TLS one: it sends a real
+//! ClientHello (rustls), waits for the server's flight (as a TLS client waits for the
+//! ServerHello before its next flight), sends optionally `M` MiB more, half-closes, and
+//! waits for the count: `connect` reports connections per second and the latency
+//! percentiles of whole connections, `bulk` MiB/s.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -28,6 +31,9 @@ use secdispatch_server::Metrics;
 use secdispatch_server::lb::{FrontEnd, FrontEndConfig, FrontEndMode, FrontEndProtocol, KeyFile};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// Size of the backend's answer to the ClientHello (about a ServerHello).
+const SERVER_FLIGHT: usize = 128;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -63,6 +69,9 @@ async fn serve(listener: TcpListener, fe: Arc<FrontEnd>) {
             let Ok(mut a) = fe.accept(stream, peer).await else {
                 return;
             };
+            if a.io.write_all(&[0x16; SERVER_FLIGHT]).await.is_err() {
+                return;
+            }
             let mut buf = vec![0u8; 64 * 1024];
             let mut total: u64 = 0;
             loop {
@@ -101,11 +110,14 @@ async fn backend(args: &[String]) {
     std::future::pending::<()>().await;
 }
 
-/// One client connection: ClientHello, `extra` bytes, half-close, read the count.
+/// One client connection: ClientHello, the server's flight, `extra` bytes, half-close,
+/// read the count.
 async fn one(target: SocketAddr, hello: &[u8], extra: usize) -> Option<u64> {
     let mut s = TcpStream::connect(target).await.ok()?;
     let _ = s.set_nodelay(true);
     s.write_all(hello).await.ok()?;
+    let mut flight = [0u8; SERVER_FLIGHT];
+    s.read_exact(&mut flight).await.ok()?;
     if extra > 0 {
         let chunk = vec![0x17u8; 256 * 1024];
         let mut left = extra;

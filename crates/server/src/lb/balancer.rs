@@ -171,10 +171,7 @@ impl Balancer {
         for p in &config.pools {
             let mut ratchets = Vec::new();
             for _ in &p.backends {
-                let mut first = [0u8; 8];
-                aws_lc_rs::rand::fill(&mut first)
-                    .map_err(|_| LbError::Config("the system random generator failed".into()))?;
-                ratchets.push(Mutex::new(RatchetSender::new(u64::from_be_bytes(first))));
+                ratchets.push(Mutex::new(RatchetSender::new(ratchet_start(SystemTime::now()))));
             }
             pools.push(Pool {
                 names: p
@@ -543,6 +540,21 @@ async fn read_client_hello(
     }
 }
 
+/// Where the ratchet index of a backend starts: the time in microseconds since the epoch.
+///
+/// The draft starts it at random, but a backend keeps the floor it learned from this load
+/// balancer's previous run (same `psk_identity`) and refuses every index below it in serial
+/// order, which a random restart point is half of the time: the restarted load balancer
+/// would be refused by that backend until the backend restarts too. Time only moves forward
+/// and a load balancer opens far fewer than one connection per microsecond per backend, so
+/// a restarted one always continues above the indices of its previous run. The index is
+/// inside the encrypted ProxyData, so only the backend sees it, and it can count
+/// connections anyway.
+fn ratchet_start(now: SystemTime) -> u64 {
+    now.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -559,6 +571,29 @@ mod tests {
             backends: vec![],
             table: Mutex::new(OverloadTable::new(0)),
             ratchets: vec![],
+        }
+    }
+
+    /// A backend that served a load balancer keeps serving it after the load balancer
+    /// restarts (the ratchet continues above the previous run's indices).
+    #[test]
+    fn a_restarted_load_balancer_stays_above_the_backends_floor() {
+        use secdispatch_tlslb::ratchet::RatchetReceiver;
+        use std::time::Duration;
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut backend = RatchetReceiver::new(1024);
+        let mut first_run = RatchetSender::new(ratchet_start(t0));
+        for _ in 0..10_000 {
+            let v = first_run.start();
+            backend.check(v).unwrap();
+            first_run.finish(v.index);
+        }
+        // Restarted 50 ms later (10,000 connections in 50 ms is 200k/s).
+        let mut second_run = RatchetSender::new(ratchet_start(t0 + Duration::from_millis(50)));
+        for _ in 0..100 {
+            let v = second_run.start();
+            backend.check(v).unwrap();
+            second_run.finish(v.index);
         }
     }
 
