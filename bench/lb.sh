@@ -53,7 +53,8 @@ key_file = "$W/keys"
 [[lb.pools]]
 backends = ["127.0.0.1:$4"]
 CONF
-    taskset -c 1 "$BIN" -q --config "$W/$1.toml" --data-dir "$W/$1" lb >/dev/null &
+    # One worker thread on one CPU, as haproxy runs with nbthread 1 (tokio reads this variable).
+    TOKIO_WORKER_THREADS=1 taskset -c 1 "$BIN" -q --config "$W/$1.toml" --data-dir "$W/$1" lb >/dev/null &
 done
 
 cat > "$W/haproxy.cfg" <<CONF
