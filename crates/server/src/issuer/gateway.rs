@@ -111,9 +111,10 @@ impl RouteOrigins {
         for r in routes {
             per_route.push(match &r.privacy_pass {
                 None => None,
-                Some(pp) => Some(Arc::new(RouteOrigin::new(pp, outcomes.clone()).map_err(
-                    |e| format!("route {:?} privacy_pass: {e}", r.path_prefix),
-                )?)),
+                Some(pp) => Some(Arc::new(
+                    RouteOrigin::new(pp, outcomes.clone())
+                        .map_err(|e| format!("route {:?} privacy_pass: {e}", r.path_prefix))?,
+                )),
             });
         }
         Ok(Self {

@@ -171,7 +171,9 @@ impl Balancer {
         for p in &config.pools {
             let mut ratchets = Vec::new();
             for _ in &p.backends {
-                ratchets.push(Mutex::new(RatchetSender::new(ratchet_start(SystemTime::now()))));
+                ratchets.push(Mutex::new(RatchetSender::new(ratchet_start(
+                    SystemTime::now(),
+                ))));
             }
             pools.push(Pool {
                 names: p
