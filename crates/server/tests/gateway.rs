@@ -141,6 +141,10 @@ async fn connect(sys: &System, with_cert: bool) -> Result<Sender, std::io::Error
 }
 
 async fn send(sender: &mut Sender, req: Request<Full<Bytes>>) -> (StatusCode, Value) {
+    // A kept-alive HTTP/1.1 connection takes the next request only once the previous
+    // exchange has finished on it; without waiting, hyper may answer "connection was not
+    // ready" (seen in CI on the second request of a connection).
+    sender.ready().await.unwrap();
     let resp = sender.send_request(req).await.unwrap();
     let status = resp.status();
     let body = resp.into_body().collect().await.unwrap().to_bytes();

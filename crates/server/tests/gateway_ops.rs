@@ -171,6 +171,7 @@ async fn certificates_reload_without_dropping_connections() {
         "new connections must get the new certificate"
     );
     // The old connection still works.
+    sender.ready().await.unwrap();
     let resp = sender
         .send_request(
             Request::get("/still-here")
