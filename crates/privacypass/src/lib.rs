@@ -41,8 +41,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! `unsafe` is denied everywhere except `type2::raw_rsa`, the documented aws-lc raw RSA
-//! wrapper that makes type 2 issuance about 6x faster than pure Rust.
+//! `unsafe` is denied everywhere except two documented aws-lc wrappers: `type2::raw_rsa`
+//! (raw RSA, type 2 issuance about 6x faster than pure Rust) and `type1::group` (P-384
+//! points, type 1 issuance about 5x faster than pure Rust).
 #![deny(unsafe_code)]
 
 pub mod auth_scheme;

@@ -1,5 +1,6 @@
 //! Token type 0x0001, VOPRF(P-384, SHA-384): RFC 9578 §5 over RFC 9497 (`P384-SHA384`,
-//! mode VOPRF), through the `voprf-ng` crate.
+//! mode VOPRF). The issuer evaluates and proves over aws-lc's P-384 ([`evaluate`]); key
+//! derivation and the client use the `voprf-ng` crate.
 //!
 //! * Issuer key: `(skI, pkI) = DeriveKeyPair(seed, "PrivacyPass")`; the directory's
 //!   `token-key` is `SerializeElement(pkI)` (49-byte compressed point).
@@ -13,8 +14,11 @@
 use p384::NistP384;
 use rand_core::TryCryptoRng;
 use subtle::ConstantTimeEq;
-use voprf::{BlindedElement, EvaluationElement, Group, Proof, VoprfClient, VoprfServer};
+use voprf::{EvaluationElement, Group, Proof, VoprfClient, VoprfServer};
 use zeroize::Zeroizing;
+
+mod evaluate;
+mod group;
 
 use crate::error::{Error, Result};
 use crate::key_id::TokenKeyId;
@@ -88,10 +92,10 @@ impl PublicKey {
     }
 }
 
-/// An issuer's private key for type 0x0001. The scalar is zeroized on drop (by voprf).
+/// An issuer's private key for type 0x0001. The scalar is zeroized on drop.
 #[derive(Clone)]
 pub struct IssuerKey {
-    server: VoprfServer<Suite>,
+    sk: Zeroizing<p384::Scalar>,
     public: PublicKey,
 }
 
@@ -120,7 +124,7 @@ impl IssuerKey {
     pub fn derive_with_info(seed: &[u8], info: &[u8]) -> Result<Self> {
         let server = VoprfServer::<Suite>::new_from_seed(seed, info)
             .map_err(|_| Error::InvalidKey("DeriveKeyPair failed".into()))?;
-        Ok(Self::from_server(server))
+        Self::from_server(server)
     }
 
     /// A key from its serialized scalar `skI` (48 bytes, non-zero, below the group order).
@@ -134,18 +138,23 @@ impl IssuerKey {
         }
         let server = VoprfServer::<Suite>::new_with_key(sk)
             .map_err(|_| Error::InvalidKey("type 1 private key is not a valid scalar".into()))?;
-        Ok(Self::from_server(server))
+        Self::from_server(server)
     }
 
-    fn from_server(server: VoprfServer<Suite>) -> Self {
+    fn from_server(server: VoprfServer<Suite>) -> Result<Self> {
         let public = PublicKey::from_elem(server.get_public_key());
-        Self { server, public }
+        let all = Zeroizing::new(server.serialize().to_vec());
+        let sk = Suite::deserialize_scalar(&all[..NS])
+            .map_err(|_| Error::InvalidKey("type 1 private key is not a valid scalar".into()))?;
+        Ok(Self {
+            sk: Zeroizing::new(sk),
+            public,
+        })
     }
 
     /// The serialized scalar `skI`, for the key store.
     pub fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let all = Zeroizing::new(self.server.serialize().to_vec());
-        Zeroizing::new(all[..NS].to_vec())
+        Zeroizing::new(Suite::serialize_scalar(*self.sk).to_vec())
     }
 
     /// The public half.
@@ -160,16 +169,16 @@ impl IssuerKey {
         request: &TokenRequest,
     ) -> Result<TokenResponse> {
         self.check_request(request.token_type, request.truncated_token_key_id)?;
-        let blinded = BlindedElement::<Suite>::deserialize(&request.blinded_msg)
-            .map_err(|_| Error::InvalidElement("blinded_msg"))?;
-        let mut rng = RngRef(rng);
-        let result = self
-            .server
-            .blind_evaluate(&mut rng, &blinded)
-            .map_err(|_| Error::Issuance("VOPRF BlindEvaluate failed"))?;
+        let r = random_scalar(rng)?;
+        let result = evaluate::blind_evaluate(
+            &self.sk,
+            &self.public.token_key,
+            &[&request.blinded_msg],
+            &r,
+        )?;
         let mut bytes = Vec::with_capacity(NE + 2 * NS);
-        bytes.extend_from_slice(&result.message.serialize());
-        bytes.extend_from_slice(&result.proof.serialize());
+        bytes.extend_from_slice(&result.elements[0]);
+        bytes.extend_from_slice(&result.proof);
         Ok(TokenResponse {
             token_type: TokenType::PRIVATE_P384,
             bytes,
@@ -189,26 +198,12 @@ impl IssuerKey {
         if n == 0 || n > max || n > usize::from(u16::MAX) {
             return Err(Error::BatchSize { got: n, max });
         }
-        let blinded = request
-            .blinded_elements
-            .iter()
-            .map(|e| {
-                BlindedElement::<Suite>::deserialize(e)
-                    .map_err(|_| Error::InvalidElement("blinded element"))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut rng = RngRef(rng);
-        let result = self
-            .server
-            .batch_blind_evaluate(&mut rng, &blinded)
-            .map_err(|_| Error::Issuance("VOPRF batch BlindEvaluate failed"))?;
+        let blinded: Vec<&[u8]> = request.blinded_elements.iter().map(Vec::as_slice).collect();
+        let r = random_scalar(rng)?;
+        let result = evaluate::blind_evaluate(&self.sk, &self.public.token_key, &blinded, &r)?;
         Ok(AmortizedBatchTokenResponse {
-            evaluated_elements: result
-                .messages
-                .iter()
-                .map(|m| m.serialize().to_vec())
-                .collect(),
-            evaluated_proof: result.proof.serialize().to_vec(),
+            evaluated_elements: result.elements.iter().map(|e| e.to_vec()).collect(),
+            evaluated_proof: result.proof.to_vec(),
         })
     }
 
@@ -232,10 +227,7 @@ impl IssuerKey {
             return Err(Error::UnknownKeyId);
         }
         token.check_lengths()?;
-        let expected = self
-            .server
-            .evaluate(&token.authenticator_input())
-            .map_err(|_| Error::InvalidAuthenticator)?;
+        let expected = evaluate::evaluate(&self.sk, &token.authenticator_input())?;
         if bool::from(expected.as_slice().ct_eq(&token.authenticator)) {
             Ok(())
         } else {
@@ -458,6 +450,11 @@ pub fn finalize_amortized(
         });
     }
     Ok(tokens)
+}
+
+/// `RandomScalar()`: uniform and non-zero.
+fn random_scalar<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<p384::Scalar> {
+    Suite::random_scalar(&mut RngRef(rng)).map_err(|_| Error::Rng)
 }
 
 /// Adapts `&mut R` (possibly unsized) to the sized RNG voprf wants.
