@@ -233,7 +233,38 @@ mod tests {
         let mut bad_x = [0xffu8; NE];
         bad_x[0] = 0x02;
         assert!(Point::decode(&bad_x).is_none());
+        // x >= p (the field prime) is not canonical: p + k for small k would reduce to k,
+        // about half of which are x-coordinates of points, so a reducing decoder fails here.
+        const P: &str = "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe\
+                         ffffffff0000000000000000ffffffff";
+        for k in 0u8..64 {
+            let mut x: Vec<u8> = (0..48)
+                .map(|i| u8::from_str_radix(&P[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            let mut carry = u16::from(k);
+            for b in x.iter_mut().rev() {
+                let v = u16::from(*b) + carry;
+                *b = v as u8;
+                carry = v >> 8;
+            }
+            let mut enc = vec![0x02];
+            enc.extend_from_slice(&x);
+            assert!(Point::decode(&enc).is_none(), "p + {k}");
+        }
         let zero = Point::mul_base(&Scalar::ZERO);
         assert!(zero.is_none_or(|p| p.encode().is_none()));
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes never crash decoding, and whatever decodes re-encodes to the
+        /// same bytes (aws-lc accepts only the canonical compressed form).
+        #[test]
+        fn decode_is_total_and_canonical(prefix in 0u8..8, x in proptest::collection::vec(proptest::num::u8::ANY, 48)) {
+            let mut bytes = vec![prefix];
+            bytes.extend_from_slice(&x);
+            if let Some(p) = Point::decode(&bytes) {
+                proptest::prop_assert_eq!(p.encode().unwrap().to_vec(), bytes);
+            }
+        }
     }
 }
