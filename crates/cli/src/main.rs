@@ -13,6 +13,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: the gateway allocates per request (hyper, headers,
+/// signature bases), and glibc malloc/free were ~12% of its CPU under load; with mimalloc
+/// the gateway needs ~11% less CPU per request (bench/gateway.sh, CPU µs per request).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     match cmd::run(cli) {
