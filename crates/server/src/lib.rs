@@ -47,4 +47,4 @@ mod shutdown;
 
 pub use admin::Health;
 pub use metrics::Metrics;
-pub use shutdown::{Shutdown, wait_for_signal};
+pub use shutdown::{Shutdown, Signals, wait_for_signal};

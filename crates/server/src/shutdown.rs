@@ -64,28 +64,80 @@ impl Shutdown {
     }
 }
 
-/// Resolves with the signal's name when the process receives SIGINT (Ctrl-C) or SIGTERM.
-pub async fn wait_for_signal() -> std::io::Result<&'static str> {
+/// SIGINT (Ctrl-C) and SIGTERM listeners. Register them with [`Signals::listen`] before
+/// the process announces that it is ready (prints its addresses, writes `endpoints.json`):
+/// a signal that arrives before registration gets the default action, which kills the
+/// process without draining or cleaning up.
+#[derive(Debug)]
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            _ = term.recv() => Ok("SIGTERM"),
-            _ = int.recv() => Ok("SIGINT"),
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Register the listeners now; from here on SIGINT and SIGTERM are queued for
+    /// [`Signals::recv`] instead of terminating the process. Needs a tokio runtime.
+    pub fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await?;
-        Ok("Ctrl-C")
+
+    /// Resolves with the signal's name once SIGINT or SIGTERM has arrived (also one that
+    /// arrived after [`Signals::listen`] and before this call).
+    pub async fn recv(&mut self) -> std::io::Result<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Ok("SIGTERM"),
+                _ = self.int.recv() => Ok("SIGINT"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await?;
+            Ok("Ctrl-C")
+        }
     }
+}
+
+/// Resolves with the signal's name when the process receives SIGINT (Ctrl-C) or SIGTERM.
+/// Registers the listeners when called; a process that announces readiness first should
+/// use [`Signals::listen`] before announcing.
+pub async fn wait_for_signal() -> std::io::Result<&'static str> {
+    Signals::listen()?.recv().await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signal that arrives between `listen` and `recv` is kept for `recv`, not fatal
+    /// (`up` announces its endpoints in that window).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_signal_before_recv_is_queued() {
+        let mut signals = Signals::listen().unwrap();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let got = tokio::time::timeout(Duration::from_secs(5), signals.recv()).await;
+        assert_eq!(got.unwrap().unwrap(), "SIGTERM");
+    }
 
     #[tokio::test]
     async fn drain_waits_for_tasks_that_finish() {

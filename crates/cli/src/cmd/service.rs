@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use clap::Args;
-use secdispatch_server::{Health, Metrics, Shutdown, admin, serve, wait_for_signal};
+use secdispatch_server::{Health, Metrics, Shutdown, Signals, admin, serve};
 use secdispatch_store::{NonceStore, Store};
 
 use crate::context::Context;
@@ -34,11 +34,16 @@ pub(crate) struct Runtime {
     pub(crate) metrics: Metrics,
     pub(crate) health: Health,
     pub(crate) shutdown: Shutdown,
+    /// Registered before any listener exists, so that a SIGINT/SIGTERM sent as soon as
+    /// the process reports its addresses is drained like any other, never fatal.
+    signals: Signals,
 }
 
 impl Runtime {
-    /// Data directory, store (with a health check and the nonce purge), metrics.
+    /// Signal listeners, data directory, store (with a health check and the nonce purge),
+    /// metrics.
     pub(crate) async fn start(mut ctx: Context) -> anyhow::Result<Self> {
+        let signals = Signals::listen().context("cannot listen for signals")?;
         ctx.ensure_data_dir()?;
         let store = Arc::new(ctx.open_store().await?);
         tracing::info!(store = store.location(), "store ready");
@@ -48,6 +53,7 @@ impl Runtime {
             metrics: Metrics::new(),
             health: Health::new(),
             shutdown: Shutdown::new(),
+            signals,
         };
         rt.register_store_check();
         rt.spawn_nonce_purge();
@@ -75,8 +81,10 @@ impl Runtime {
     }
 
     /// Wait for SIGINT/SIGTERM, drain within `limits.shutdown_timeout`, close the store.
-    pub(crate) async fn wait_and_stop(self) -> anyhow::Result<()> {
-        let signal = wait_for_signal()
+    pub(crate) async fn wait_and_stop(mut self) -> anyhow::Result<()> {
+        let signal = self
+            .signals
+            .recv()
             .await
             .context("cannot listen for signals")?;
         tracing::info!(signal, "stopping");
