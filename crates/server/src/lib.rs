@@ -13,12 +13,13 @@
 //! use secdispatch_server::{Health, Metrics, Shutdown, admin, config::Config, serve};
 //!
 //! # async fn run() -> std::io::Result<()> {
+//! let mut signals = secdispatch_server::Signals::listen()?;
 //! let config = Config::default();
 //! let (metrics, health, shutdown) = (Metrics::new(), Health::new(), Shutdown::new());
 //! let app = serve::with_limits(admin::router(metrics.clone(), health), "admin", &config.limits, &metrics);
 //! let listener = serve::bind("admin", config.admin.listen).await?;
 //! shutdown.spawn(serve::serve(listener, app, config.limits.clone(), shutdown.clone()));
-//! secdispatch_server::wait_for_signal().await?;
+//! signals.recv().await?;
 //! shutdown.drain(config.limits.shutdown_timeout).await;
 //! # Ok(()) }
 //! ```
@@ -47,4 +48,4 @@ mod shutdown;
 
 pub use admin::Health;
 pub use metrics::Metrics;
-pub use shutdown::{Shutdown, Signals, wait_for_signal};
+pub use shutdown::{Shutdown, Signals};

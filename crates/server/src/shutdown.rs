@@ -112,13 +112,6 @@ impl Signals {
     }
 }
 
-/// Resolves with the signal's name when the process receives SIGINT (Ctrl-C) or SIGTERM.
-/// Registers the listeners when called; a process that announces readiness first should
-/// use [`Signals::listen`] before announcing.
-pub async fn wait_for_signal() -> std::io::Result<&'static str> {
-    Signals::listen()?.recv().await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

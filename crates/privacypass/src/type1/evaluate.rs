@@ -12,8 +12,11 @@ use super::group::Point;
 use super::{NE, NK, NS, Suite};
 use crate::error::{Error, Result};
 
-/// `contextString = "OPRFV1-" || I2OSP(mode, 1) || "-" || identifier`.
-const CONTEXT: &[u8] = b"OPRFV1-\x01-P384-SHA384";
+// The domain separation tags, each a prefix and
+// `contextString = "OPRFV1-" || I2OSP(mode = 0x01, 1) || "-" || "P384-SHA384"` (RFC 9497 §3.1).
+const SEED_DST: &[u8] = b"Seed-OPRFV1-\x01-P384-SHA384";
+const HASH_TO_GROUP_DST: &[u8] = b"HashToGroup-OPRFV1-\x01-P384-SHA384";
+const HASH_TO_SCALAR_DST: &[u8] = b"HashToScalar-OPRFV1-\x01-P384-SHA384";
 
 /// The issuer's half of one `BlindEvaluate` call: the evaluated elements in request order
 /// and the proof `SerializeScalar(c) || SerializeScalar(s)`.
@@ -35,10 +38,15 @@ pub(crate) fn blind_evaluate(
     let mut d_enc = Vec::with_capacity(blinded.len());
     for b in blinded {
         let ci = Point::decode(b).ok_or(Error::InvalidElement("blinded element"))?;
+        // `decode` accepts only the canonical 49-byte encoding, so the request's bytes are
+        // `SerializeElement(C_i)` already.
+        let ci_enc: [u8; NE] = (*b)
+            .try_into()
+            .map_err(|_| Error::InvalidElement("blinded element"))?;
         let di = ci
             .mul(sk)
             .ok_or(Error::Issuance("P-384 scalar multiplication"))?;
-        c_enc.push(encode(&ci)?);
+        c_enc.push(ci_enc);
         d_enc.push(encode(&di)?);
         c.push(ci);
     }
@@ -95,9 +103,9 @@ fn compute_composites_fast(
     d_enc: &[[u8; NE]],
 ) -> Result<(Point, Point)> {
     let len = (NE as u16).to_be_bytes();
-    let seed_dst_len = ((b"Seed-".len() + CONTEXT.len()) as u16).to_be_bytes();
+    let seed_dst_len = (SEED_DST.len() as u16).to_be_bytes();
     let mut seed_transcript = digest::Context::new(&SHA384);
-    for part in [&len[..], pk, &seed_dst_len, b"Seed-", CONTEXT] {
+    for part in [&len[..], pk, &seed_dst_len, SEED_DST] {
         seed_transcript.update(part);
     }
     let seed = seed_transcript.finish();
@@ -139,10 +147,8 @@ pub(crate) fn evaluate(sk: &Scalar, input: &[u8]) -> Result<[u8; NK]> {
     let input_len = u16::try_from(input.len())
         .map_err(|_| Error::InvalidAuthenticator)?
         .to_be_bytes();
-    let mut dst = [0u8; 12 + CONTEXT.len()];
-    dst[..12].copy_from_slice(b"HashToGroup-");
-    dst[12..].copy_from_slice(CONTEXT);
-    let element = Point::hash_to_group(input, &dst).ok_or(Error::InvalidAuthenticator)?;
+    let element =
+        Point::hash_to_group(input, HASH_TO_GROUP_DST).ok_or(Error::InvalidAuthenticator)?;
     let issued = encode(&element.mul(sk).ok_or(Error::InvalidAuthenticator)?)?;
     let mut hash = digest::Context::new(&SHA384);
     for part in [
@@ -162,7 +168,7 @@ pub(crate) fn evaluate(sk: &Scalar, input: &[u8]) -> Result<[u8; NK]> {
 /// `HashToScalar` with DST `"HashToScalar-" || contextString` over the concatenation of
 /// `parts` (RFC 9380 `hash_to_field`, `expand_message_xmd` with SHA-384).
 fn hash_to_scalar(parts: &[&[u8]]) -> Result<Scalar> {
-    Suite::hash_to_scalar::<<Suite as CipherSuite>::Hash>(parts, &[b"HashToScalar-", CONTEXT])
+    Suite::hash_to_scalar::<<Suite as CipherSuite>::Hash>(parts, &[HASH_TO_SCALAR_DST])
         .map_err(|_| Error::Issuance("HashToScalar"))
 }
 
