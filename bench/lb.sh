@@ -13,9 +13,11 @@
 # Each load balancer is pinned to CPU 1 (taskset); load generator and backend share CPU 0.
 # Every client connection has the shape of a TLS one: a real ClientHello, then it waits
 # for the backend's first flight (128 bytes, as a TLS client waits for the ServerHello),
-# half-closes and waits for the backend's byte count. Per round and path: new connections/s and whole-connection
-# latency p50/p99 (CONNECTIONS at CONCURRENCY), then one BULK_MIB upload (MiB/s). Medians
-# of ROUNDS rounds at the end. Installs haproxy from Debian when missing.
+# half-closes and waits for the backend's byte count. Each load balancer's CPU time
+# (user + system, from /proc) is reported per connection and per GiB moved; SPLICE=off
+# runs secdispatch lb without splice(2). Per round and path: new connections/s and whole-connection
+# latency p50/p99 (CONNECTIONS at CONCURRENCY), then one BULK_MIB upload (MiB/s); each round
+# starts at another path. Medians of ROUNDS rounds at the end. Installs haproxy from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
@@ -23,6 +25,7 @@ C=${2:-32}
 MIB=${3:-2048}
 ROUNDS=${4:-3}
 TARGET=${CARGO_TARGET_DIR:-target}
+SPLICE=${SPLICE:-auto}   # secdispatch lb's `splice` setting: auto or off
 cargo build --release -q -p secdispatch-cli
 cargo build --release -q -p secdispatch-server --example lb_bench
 BIN=$TARGET/release/secdispatch
@@ -39,6 +42,7 @@ TLSLB=19001; PROXY=19002; PLAIN=19003; SD_TLSLB=19000; SD_PROXY=19005; HAP=19010
 "$BIN" -q --data-dir "$W/a" lb keygen --out "$W/keys" >/dev/null
 taskset -c 0 "$TOOL" backend --keys "$W/keys" --tlslb 127.0.0.1:$TLSLB --proxy 127.0.0.1:$PROXY --plain 127.0.0.1:$PLAIN >/dev/null &
 
+declare -A PID
 for spec in "a $SD_TLSLB tls-lb $TLSLB 19090" "b $SD_PROXY proxy-v2 $PROXY 19091"; do
     set -- $spec
     cat > "$W/$1.toml" <<CONF
@@ -50,11 +54,14 @@ listen = "127.0.0.1:$5"
 listen = "127.0.0.1:$2"
 header = "$3"
 key_file = "$W/keys"
+splice = "$SPLICE"
 [[lb.pools]]
 backends = ["127.0.0.1:$4"]
 CONF
-    # One worker thread on one CPU, as haproxy runs with nbthread 1 (tokio reads this variable).
+    # One thread on one CPU, as haproxy runs with nbthread 1 (with TOKIO_WORKER_THREADS=1
+    # secdispatch runs tokio's single-threaded scheduler).
     TOKIO_WORKER_THREADS=1 taskset -c 1 "$BIN" -q --config "$W/$1.toml" --data-dir "$W/$1" lb >/dev/null &
+    PID[$1]=$!
 done
 
 cat > "$W/haproxy.cfg" <<CONF
@@ -73,6 +80,10 @@ backend b
   server s 127.0.0.1:$PROXY send-proxy-v2 proxy-v2-options crc32c
 CONF
 taskset -c 1 haproxy -db -f "$W/haproxy.cfg" >/dev/null 2>&1 &
+PID[hap]=$!
+# CPU time (user + system, in clock ticks) a load balancer process has used so far.
+ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+HZ=$(getconf CLK_TCK)
 
 for port in $TLSLB $SD_TLSLB $SD_PROXY $HAP; do
     up=""
@@ -82,29 +93,41 @@ done
 sleep 1
 
 declare -A PORT=([direct]=$PLAIN [lb-tlslb]=$SD_TLSLB [lb-proxyv2]=$SD_PROXY [haproxy]=$HAP)
+declare -A LB=([direct]="" [lb-tlslb]=${PID[a]} [lb-proxyv2]=${PID[b]} [haproxy]=${PID[hap]})
 PATHS="direct lb-tlslb lb-proxyv2 haproxy"
-printf '%-6s %-11s %12s %9s %9s %9s\n' round path conn/s p50_us p99_us MiB/s
+printf '%-6s %-11s %12s %9s %9s %9s %12s %12s\n' round path conn/s p50_us p99_us MiB/s lb_us/conn lb_ms/GiB
 for r in $(seq "$ROUNDS"); do
-    for p in $PATHS; do
+    # Each round starts at a different path, so that no path always runs first or last
+    # (TIME_WAIT sockets and the host's noise build up over a round).
+    P=($PATHS)
+    k=$(( (r - 1) % ${#P[@]} ))
+    ORDER="${P[*]:k} ${P[*]:0:k}"
+    for p in $ORDER; do
+        t0=$(ticks "${LB[$p]}")
         c=$(taskset -c 0 "$TOOL" connect --target 127.0.0.1:${PORT[$p]} --connections "$N" --concurrency "$C")
+        t1=$(ticks "${LB[$p]}")
         b=$(taskset -c 0 "$TOOL" bulk --target 127.0.0.1:${PORT[$p]} --megabytes "$MIB")
+        t2=$(ticks "${LB[$p]}")
+        # The load balancer's CPU per connection (µs) and per GiB moved (ms); 0 for direct.
+        us_conn=$(( (t1 - t0) * 1000000 / HZ / N ))
+        ms_gib=$(( (t2 - t1) * 1000 * 1024 / HZ / MIB ))
         rate=$(sed -E 's/.*conn_per_s=([0-9]+).*/\1/' <<<"$c")
         p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$c")
         p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$c")
         failed=$(sed -E 's/.*failed=([0-9]+).*/\1/' <<<"$c")
         mibs=$(sed -E 's/.*mib_per_s=([0-9]+).*/\1/' <<<"$b")
         [ "$failed" = 0 ] || echo "warning: $failed failed connections on $p" >&2
-        printf '%-6s %-11s %12s %9s %9s %9s\n' "$r" "$p" "$rate" "$p50" "$p99" "$mibs" | tee -a "$W/results"
+        printf '%-6s %-11s %12s %9s %9s %9s %12s %12s\n' "$r" "$p" "$rate" "$p50" "$p99" "$mibs" "$us_conn" "$ms_gib" | tee -a "$W/results"
         sleep 2
     done
 done
 echo
 echo "medians:"
 for p in $PATHS; do
-    awk -v p="$p" '$2==p {print $3, $4, $5, $6}' "$W/results" | python3 -c '
+    awk -v p="$p" '$2==p {print $3, $4, $5, $6, $7, $8}' "$W/results" | python3 -c '
 import sys, statistics
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 cols = list(zip(*rows))
-print("  %-11s conn/s %8.0f  p50 %6.0f us  p99 %6.0f us  %6.0f MiB/s" % ((sys.argv[1],) + tuple(statistics.median(c) for c in cols)))
+print("  %-11s conn/s %8.0f  p50 %6.0f us  p99 %6.0f us  %6.0f MiB/s  lb %4.0f us/conn %5.0f ms/GiB" % ((sys.argv[1],) + tuple(statistics.median(c) for c in cols)))
 ' "$p"
 done

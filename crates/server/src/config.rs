@@ -534,10 +534,14 @@ content_type = 0
 pad_to = 64
 client_hello_timeout = "10s"
 connect_timeout = "3s"
-# Wait this long for the backend's answer before proxying on without it.
+# Wait this long for the backend's first bytes (its answer, or its ServerHello when it
+# does not answer); a backend silent this long is given up and the next one tried.
 answer_timeout = "2s"
 # Backends tried per connection (connection failures, overload "rejected").
 max_attempts = 3
+# "auto": a direction that fills a 64 KiB read moves on to splice(2), socket to socket in
+# the kernel (Linux); "off": always copy.
+splice = "auto"
 # Report connections to `secdispatch lifecycle watch --flows ADDR` (JSON lines over TCP).
 # flow_events = "127.0.0.1:4740"
 # [[lb.pools]]

@@ -452,3 +452,60 @@ async fn flow_events_reach_a_lifecycle_watcher() {
         Some(client_hello("backend.test").len() as u64)
     );
 }
+
+/// A backend that sends nothing after the ClientHello is given up after `answer_timeout`
+/// (its late answer must never reach the client) and the next one serves the client; a
+/// backend that does not speak TLS-LB and goes straight to its ServerHello is proxied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_backends_are_skipped_and_unanswering_ones_proxied() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = key_file(dir.path());
+    // Holds every connection open without a byte.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (s, _) = silent.accept().await.unwrap();
+            held.push(s);
+        }
+    });
+    // Answers every connection with a (fake) ServerHello record and closes.
+    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    const SERVER_HELLO: &[u8] = &[22, 3, 3, 0, 2, 0xab, 0xcd];
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = plain.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                s.write_all(SERVER_HELLO).await.unwrap();
+                s.shutdown().await.ok();
+            });
+        }
+    });
+    let config = LbConfig {
+        header: LbHeader::TlsLb,
+        pools: vec![PoolConfig {
+            server_names: vec![],
+            backends: vec![silent_addr, plain_addr],
+        }],
+        answer_timeout: Duration::from_millis(300),
+        ..LbConfig::default()
+    };
+    let lb = Balancer::new(&config, Some(keys.clone()), &Metrics::new()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(Arc::new(lb).run(listener, Shutdown::new()));
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(&client_hello("backend.test")).await.unwrap();
+        let mut got = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, SERVER_HELLO);
+    }
+}

@@ -8,9 +8,10 @@
 //! `pad_to`; or PROXY v2/v1 — and then the client's bytes verbatim. With TLS-LB it reads
 //! the backend's answer before relaying anything back: `overload` states go into the
 //! table, and a `rejected` connection is retried on the next backend with the buffered
-//! ClientHello (the client never notices). A backend that does not answer within
-//! `answer_timeout`, or answers with its ServerHello directly, is proxied anyway, as the
-//! draft asks. Then both directions are copied until either side closes.
+//! ClientHello (the client never notices). A backend that answers with its ServerHello
+//! directly is proxied anyway, as the draft asks; one that sends nothing at all within
+//! `answer_timeout` is given up and the next one tried. Then both directions are copied
+//! until either side closes.
 
 use std::io;
 use std::net::SocketAddr;
@@ -30,7 +31,7 @@ use secdispatch_tlslb::{open_downstream, proxy_protocol, seal_upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::config::{LbConfig, LbHeader};
+use super::config::{LbConfig, LbHeader, Splice};
 use super::front_end::KeyFile;
 use crate::flow_events::FlowReporter;
 use crate::{Metrics, Shutdown};
@@ -74,7 +75,8 @@ impl Pool {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    outcome: String,
+    // Static, so counting a connection allocates nothing.
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug)]
@@ -100,7 +102,7 @@ impl LbMetrics {
         );
         metrics.register(
             "lb_backend_attempts",
-            "Backend attempts by outcome (answered, unanswered, rejected, connect_error, answer_invalid, closed)",
+            "Backend attempts by outcome (answered, unanswered, rejected, silent, connect_error, answer_invalid, closed)",
             m.attempts.clone(),
         );
         metrics.register(
@@ -111,19 +113,15 @@ impl LbMetrics {
         m
     }
 
-    fn connection(&self, outcome: &str) {
+    fn connection(&self, outcome: &'static str) {
         self.connections
-            .get_or_create(&OutcomeLabels {
-                outcome: outcome.into(),
-            })
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 
-    fn attempt(&self, outcome: &str) {
+    fn attempt(&self, outcome: &'static str) {
         self.attempts
-            .get_or_create(&OutcomeLabels {
-                outcome: outcome.into(),
-            })
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 }
@@ -287,7 +285,13 @@ impl Balancer {
                 .flows
                 .as_ref()
                 .map(|f| f.open(peer, local, hello.server_name.as_deref()));
-            let copied = relay(&mut client, &mut backend, buf.len() as u64).await;
+            let copied = relay(
+                &mut client,
+                &mut backend,
+                buf.len() as u64,
+                self.config.splice,
+            )
+            .await;
             if let Some(r) = report {
                 let (up, down) = copied.as_ref().map_or((buf.len() as u64, 0), |c| *c);
                 r.close(up, down);
@@ -464,8 +468,12 @@ impl Balancer {
                 }
                 Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
                 Err(_) if buf.is_empty() => {
-                    self.metrics.attempt("unanswered");
-                    return Some(buf);
+                    // A TLS server speaks right after the ClientHello; one that is silent
+                    // this long is stuck. Its answer could still come and must not reach
+                    // the client, so the ClientHello goes to the next backend instead.
+                    self.metrics.attempt("silent");
+                    tracing::warn!(backend = %pool.backends[i], timeout = ?self.config.answer_timeout, "lb: backend sent nothing after the ClientHello; trying the next one");
+                    return None;
                 }
                 Err(_) => {
                     // Half a header: nothing sensible can be relayed.
@@ -510,11 +518,12 @@ async fn relay(
     client: &mut TcpStream,
     backend: &mut Connected,
     sent: u64,
+    splice: Splice,
 ) -> io::Result<(u64, u64)> {
     if !backend.early.is_empty() {
         client.write_all(&backend.early).await?;
     }
-    let (up, down) = super::relay::copy_both_ways(client, &mut backend.stream).await?;
+    let (up, down) = super::relay::copy_both_ways(client, &mut backend.stream, splice).await?;
     Ok((sent + up, backend.early.len() as u64 + down))
 }
 

@@ -25,6 +25,18 @@ pub enum LbHeader {
     None,
 }
 
+/// Whether the load balancer moves bulk transfers with `splice(2)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Splice {
+    /// A direction whose read fills a whole 64 KiB buffer moves on to `splice`, socket to
+    /// socket inside the kernel (Linux; elsewhere the same as `off`).
+    #[default]
+    Auto,
+    /// Always copy through the load balancer's memory.
+    Off,
+}
+
 /// `[lb]`: the L4 load balancer of draft-schwartz-tls-lb-02.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -47,12 +59,15 @@ pub struct LbConfig {
     /// Time to connect to a backend before the next one is tried.
     #[serde(with = "duration")]
     pub connect_timeout: Duration,
-    /// Time to wait for the backend's answer (its downstream `proxy_header`) before
-    /// proxying on without it.
+    /// Time to wait for the backend's first bytes after the ClientHello (its downstream
+    /// `proxy_header`, or its ServerHello when it does not answer); a backend silent this
+    /// long is given up and the next one tried.
     #[serde(with = "duration")]
     pub answer_timeout: Duration,
     /// Most backends tried for one connection (connection failure or `rejected`).
     pub max_attempts: usize,
+    /// `splice(2)` for bulk transfers.
+    pub splice: Splice,
     /// Backend pools chosen by the ClientHello's server name.
     pub pools: Vec<PoolConfig>,
     /// Send flow events (connection open/close with addresses and byte counts) to a
@@ -72,6 +87,7 @@ impl Default for LbConfig {
             connect_timeout: Duration::from_secs(3),
             answer_timeout: Duration::from_secs(2),
             max_attempts: 3,
+            splice: Splice::Auto,
             pools: Vec::new(),
             flow_events: None,
         }

@@ -5,7 +5,8 @@
 //!   type). The header is read, then the ClientHello it is bound to (reassembled across
 //!   records); the header is opened with the ClientHello as additional data, its ratchet
 //!   checked, and the answer (acknowledgements, overload state) written before anything
-//!   else, that is before the ServerHello. The TLS stack then reads the buffered
+//!   else, that is before the ServerHello (in the same write as the ServerHello; a
+//!   `rejected` answer is written at once and the connection closed). The TLS stack then reads the buffered
 //!   ClientHello as if nothing had happened ([`Prefixed`]).
 //! * `proxy`: a PROXY protocol v1 or v2 header (CRC32C checked when present) from a
 //!   trusted peer.
@@ -317,11 +318,15 @@ impl FrontEnd {
         let mut acks = Vec::new();
         if let Some(r) = meta.ratchet {
             let mut ratchets = self.ratchets.lock().unwrap_or_else(|p| p.into_inner());
-            ratchets
-                .entry(epd.psk_identity.clone())
-                .or_insert_with(|| RatchetReceiver::new(self.config.ratchet_window))
-                .check(r)
-                .map_err(FrontEndError::Replay)?;
+            // Looked up by reference first: the identity is copied once per key, not per
+            // connection.
+            let receiver = match ratchets.get_mut(&epd.psk_identity) {
+                Some(r) => r,
+                None => ratchets
+                    .entry(epd.psk_identity.clone())
+                    .or_insert_with(|| RatchetReceiver::new(self.config.ratchet_window)),
+            };
+            receiver.check(r).map_err(FrontEndError::Replay)?;
             acks.push(ext::RATCHET);
         }
         if meta.client_address.is_some() {
@@ -337,9 +342,9 @@ impl FrontEnd {
         aws_lc_rs::rand::fill(&mut nonce)
             .map_err(|_| io::Error::other("the system random generator failed"))?;
         let record = seal_downstream(&ring, &epd, &answer, payload, nonce, ct)?;
-        io.write_all(&record).await?;
-        io.flush().await?;
         if overload.is_some_and(|v| v.state == OverloadState::Rejected) {
+            io.write_all(&record).await?;
+            io.flush().await?;
             return Err(FrontEndError::Rejected);
         }
         let client = SocketAddr::new(
@@ -348,8 +353,9 @@ impl FrontEnd {
                 .map_or(peer.port(), |(client_port, _)| client_port),
         );
         buf.drain(..header_len);
+        // The answer leaves with the ServerHello, in one write.
         Ok(Accepted {
-            io: Prefixed::new(buf, io),
+            io: Prefixed::answering(buf, record, io),
             client,
             via: Via::TlsLb,
         })
@@ -399,21 +405,14 @@ async fn read_more<S: AsyncRead + Unpin>(
     buf: &mut Vec<u8>,
     cap: usize,
 ) -> Result<(), FrontEndError> {
+    use bytes::BufMut;
     if buf.len() >= cap {
         return Err(secdispatch_tlslb::Error::TooLong("front-end header and ClientHello").into());
     }
     let room = (cap - buf.len()).min(16 * 1024);
-    let start = buf.len();
-    buf.resize(start + room, 0);
-    let n = io.read(&mut buf[start..]).await;
-    let n = match n {
-        Ok(n) => n,
-        Err(e) => {
-            buf.truncate(start);
-            return Err(e.into());
-        }
-    };
-    buf.truncate(start + n);
+    buf.reserve(room);
+    // Into the spare capacity, not zeroed first: this runs for every connection.
+    let n = io.read_buf(&mut (&mut *buf).limit(room)).await?;
     if n == 0 {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
