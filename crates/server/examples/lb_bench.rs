@@ -32,6 +32,10 @@ use secdispatch_server::lb::{FrontEnd, FrontEndConfig, FrontEndMode, FrontEndPro
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The allocator of the `secdispatch` binary, whose gateway this backend stands for.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Size of the backend's answer to the ClientHello (about a ServerHello).
 const SERVER_FLIGHT: usize = 128;
 

@@ -52,6 +52,7 @@
 pub mod client_hello;
 mod codec;
 pub mod encrypted;
+pub mod nonce;
 pub mod overload;
 pub mod proxy_data;
 pub mod proxy_protocol;

@@ -24,6 +24,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use secdispatch_tlslb::client_hello::{self, ClientHello, MAX_CLIENT_HELLO};
 use secdispatch_tlslb::encrypted::{MAX_RECORD, Sniff, sniff};
+use secdispatch_tlslb::nonce::Nonces;
 use secdispatch_tlslb::overload::OverloadTable;
 use secdispatch_tlslb::proxy_data::{Direction, OverloadState, ProxyData};
 use secdispatch_tlslb::ratchet::RatchetSender;
@@ -134,6 +135,7 @@ pub struct Balancer {
     pools: Vec<Pool>,
     metrics: LbMetrics,
     flows: Option<Arc<FlowReporter>>,
+    nonces: Nonces,
 }
 
 /// A backend connection ready to be relayed, with bytes it sent after its answer.
@@ -190,6 +192,7 @@ impl Balancer {
             pools,
             metrics: LbMetrics::register(metrics),
             flows: None,
+            nonces: Nonces::new().map_err(|e| LbError::Config(e.to_string()))?,
         })
     }
 
@@ -401,19 +404,11 @@ impl Balancer {
             .ports(peer.port(), local.port())
             .ratchet(ratchet)
             .pad_to(self.config.pad_to);
-        let mut nonce = [0u8; 12];
-        if aws_lc_rs::rand::fill(&mut nonce).is_err() {
-            pool.ratchets[i]
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .finish(ratchet.index);
-            return Err(secdispatch_tlslb::Error::Authentication);
-        }
         let sealed = seal_upstream(
             &keys.keys(),
             &data,
             &hello.message,
-            nonce,
+            self.nonces.next(),
             self.config.content_type,
         );
         match sealed {

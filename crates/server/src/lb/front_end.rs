@@ -27,6 +27,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use secdispatch_tlslb::client_hello::{self, MAX_CLIENT_HELLO};
 use secdispatch_tlslb::encrypted::{Keyring, MAX_RECORD, Sniff, sniff};
+use secdispatch_tlslb::nonce::Nonces;
 use secdispatch_tlslb::proxy_data::{Direction, OverloadState, OverloadValue, ProxyData, ext};
 use secdispatch_tlslb::ratchet::{RatchetReceiver, RatchetRefusal};
 use secdispatch_tlslb::{open_upstream, proxy_protocol, seal_downstream};
@@ -107,12 +108,12 @@ impl FrontEndError {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
-    reason: String,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ViaLabels {
-    via: String,
+    via: &'static str,
 }
 
 /// A key file and its modification time, reloaded when it changes.
@@ -179,6 +180,7 @@ pub struct FrontEnd {
     overload: Mutex<Option<OverloadValue>>,
     refused: Family<ReasonLabels, Counter>,
     accepted: Family<ViaLabels, Counter>,
+    nonces: Nonces,
 }
 
 impl FrontEnd {
@@ -217,6 +219,7 @@ impl FrontEnd {
             overload: Mutex::new(None),
             refused,
             accepted,
+            nonces: Nonces::new().map_err(|e| FrontEndError::Keys(e.to_string()))?,
         })
     }
 
@@ -249,15 +252,11 @@ impl FrontEnd {
                     Via::TlsLb => "tls-lb",
                     Via::Proxy => "proxy",
                 };
-                self.accepted
-                    .get_or_create(&ViaLabels { via: via.into() })
-                    .inc();
+                self.accepted.get_or_create(&ViaLabels { via }).inc();
             }
             Err(e) => {
                 self.refused
-                    .get_or_create(&ReasonLabels {
-                        reason: e.reason().into(),
-                    })
+                    .get_or_create(&ReasonLabels { reason: e.reason() })
                     .inc();
                 tracing::info!(%peer, reason = e.reason(), error = %e, "front-end header refused; connection closed");
             }
@@ -338,10 +337,7 @@ impl FrontEnd {
             answer = answer.overload(v);
         }
         let answer = answer.pad_to(64);
-        let mut nonce = [0u8; 12];
-        aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| io::Error::other("the system random generator failed"))?;
-        let record = seal_downstream(&ring, &epd, &answer, payload, nonce, ct)?;
+        let record = seal_downstream(&ring, &epd, &answer, payload, self.nonces.next(), ct)?;
         if overload.is_some_and(|v| v.state == OverloadState::Rejected) {
             io.write_all(&record).await?;
             io.flush().await?;
