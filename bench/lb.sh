@@ -31,11 +31,20 @@ cargo build --release -q -p secdispatch-server --example lb_bench
 BIN=$TARGET/release/secdispatch
 TOOL=$TARGET/release/examples/lb_bench
 command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
-# Many short connections: allow reuse of ports in TIME_WAIT (ignored where not permitted).
-sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000" 2>/dev/null || true
+# Many short connections: allow reuse of ports in TIME_WAIT and widen the ephemeral range
+# for the run (ignored where not permitted); both are put back on exit, since a wide range
+# lets connections take the fixed ports other benchmarks listen on.
+OLD_TW=$(sysctl -n net.ipv4.tcp_tw_reuse 2>/dev/null || true)
+OLD_RANGE=$(sysctl -n net.ipv4.ip_local_port_range 2>/dev/null | tr -s '\t ' ' ' || true)
+sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="20000 65000" 2>/dev/null || true
 
 W=$(mktemp -d /tmp/sd-bench-lb.XXXXXX)
-cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"; }
+cleanup() {
+    kill $(jobs -p) 2>/dev/null || true
+    rm -rf "$W"
+    [ -n "$OLD_TW" ] && sysctl -qw net.ipv4.tcp_tw_reuse="$OLD_TW" 2>/dev/null || true
+    [ -n "$OLD_RANGE" ] && sysctl -qw net.ipv4.ip_local_port_range="$OLD_RANGE" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 TLSLB=19001; PROXY=19002; PLAIN=19003; SD_TLSLB=19000; SD_PROXY=19005; HAP=19010

@@ -457,3 +457,20 @@ fn demo_passes_every_step_against_its_own_up() {
         "the demo's own up used a temporary directory"
     );
 }
+
+/// With `TOKIO_WORKER_THREADS=1` every service runs on tokio's single-threaded scheduler
+/// (what `bench/lb.sh` uses, as haproxy runs with `nbthread 1`): the whole demo still
+/// passes, so nothing in the system waits on a second worker.
+#[test]
+fn demo_passes_on_the_single_threaded_scheduler() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args(["demo", "--json"])
+        .env("TOKIO_WORKER_THREADS", "1")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["ok"], true, "{doc}");
+}
