@@ -17,7 +17,8 @@
 # (user + system, from /proc) is reported per connection and per GiB moved; SPLICE=off
 # runs secdispatch lb without splice(2). Per round and path: new connections/s and whole-connection
 # latency p50/p99 (CONNECTIONS at CONCURRENCY), then one BULK_MIB upload (MiB/s); each round
-# starts at another path. Medians of ROUNDS rounds at the end. Installs haproxy from Debian when missing.
+# starts at another path. Medians of ROUNDS rounds at the end, then each of our paths
+# against haproxy as the median of the per-round ratios. Installs haproxy from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
@@ -140,3 +141,18 @@ cols = list(zip(*rows))
 print("  %-11s conn/s %8.0f  p50 %6.0f us  p99 %6.0f us  %6.0f MiB/s  lb %4.0f us/conn %5.0f ms/GiB" % ((sys.argv[1],) + tuple(statistics.median(c) for c in cols)))
 ' "$p"
 done
+echo
+echo "against haproxy, paired by round (median of each round's ratio: the paths of one round ran"
+echo "minutes apart at most, so the host's drift cancels better than in a ratio of medians):"
+python3 - "$W/results" <<'PY'
+import sys, statistics
+rounds = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    rounds.setdefault(f[0], {})[f[1]] = (float(f[2]), float(f[5]))
+for path in ("lb-tlslb", "lb-proxyv2"):
+    conn = [r[path][0] / r["haproxy"][0] for r in rounds.values() if path in r and "haproxy" in r]
+    bulk = [r[path][1] / r["haproxy"][1] for r in rounds.values() if path in r and "haproxy" in r]
+    print("  %-11s conn/s %.2fx (rounds %s)  bulk %.2fx" % (
+        path, statistics.median(conn), " ".join("%.2f" % c for c in conn), statistics.median(bulk)))
+PY

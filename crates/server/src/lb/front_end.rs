@@ -6,8 +6,8 @@
 //!   records); the header is opened with the ClientHello as additional data, its ratchet
 //!   checked, and the answer (acknowledgements, overload state) written before anything
 //!   else, that is before the ServerHello (in the same write as the ServerHello; a
-//!   `rejected` answer is written at once and the connection closed). The TLS stack then reads the buffered
-//!   ClientHello as if nothing had happened ([`Prefixed`]).
+//!   `rejected` answer is written at once and the connection closed). The TLS stack then
+//!   reads the buffered ClientHello as if nothing had happened ([`Prefixed`]).
 //! * `proxy`: a PROXY protocol v1 or v2 header (CRC32C checked when present) from a
 //!   trusted peer.
 //!

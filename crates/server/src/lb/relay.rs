@@ -74,7 +74,9 @@ pub async fn copy_both_ways(
 
 /// One direction: read, write all of it, and at end of stream shut the writer down —
 /// unless the other direction has ended already: then both sockets are about to be
-/// closed, and closing sends the FIN without a `shutdown` call of its own.
+/// closed, and closing sends the FIN without a `shutdown` call of its own (the writer's
+/// own incoming bytes were read to their end by the other direction, so the close is a
+/// FIN, not a reset).
 async fn pump<R, W>(
     r: &mut R,
     w: &mut W,
