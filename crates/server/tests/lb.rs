@@ -109,9 +109,13 @@ async fn start_lb_reporting(
         answer_timeout: Duration::from_secs(2),
         ..LbConfig::default()
     };
+    start_lb_with(keys, config).await
+}
+
+async fn start_lb_with(keys: &Arc<KeyFile>, config: LbConfig) -> SocketAddr {
     let (metrics, shutdown) = (Metrics::new(), Shutdown::new());
     let mut lb = Balancer::new(&config, Some(keys.clone()), &metrics).unwrap();
-    if let Some(to) = flow_events {
+    if let Some(to) = config.flow_events {
         lb = lb.with_flow_events(secdispatch_server::flow_events::FlowReporter::start(
             "lb", to, &metrics, &shutdown,
         ));
@@ -125,11 +129,17 @@ async fn start_lb_reporting(
 /// Connect through `lb`, send a ClientHello, return what the backend said and the
 /// client socket's own address.
 async fn through(lb: SocketAddr) -> (String, SocketAddr) {
+    let (out, me) = through_bytes(lb).await;
+    (String::from_utf8(out).unwrap(), me)
+}
+
+/// [`through`], for answers that need not be text.
+async fn through_bytes(lb: SocketAddr) -> (Vec<u8>, SocketAddr) {
     let mut c = TcpStream::connect(lb).await.unwrap();
     let me = c.local_addr().unwrap();
     c.write_all(&client_hello("backend.test")).await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(10), c.read_to_string(&mut out))
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut out))
         .await
         .unwrap()
         .unwrap();
@@ -494,18 +504,9 @@ async fn silent_backends_are_skipped_and_unanswering_ones_proxied() {
         answer_timeout: Duration::from_millis(300),
         ..LbConfig::default()
     };
-    let lb = Balancer::new(&config, Some(keys.clone()), &Metrics::new()).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(Arc::new(lb).run(listener, Shutdown::new()));
+    let lb = start_lb_with(&keys, config).await;
     for _ in 0..2 {
-        let mut c = TcpStream::connect(addr).await.unwrap();
-        c.write_all(&client_hello("backend.test")).await.unwrap();
-        let mut got = Vec::new();
-        tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut got))
-            .await
-            .unwrap()
-            .unwrap();
+        let (got, _) = through_bytes(lb).await;
         assert_eq!(got, SERVER_HELLO);
     }
 }

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use balancer::{Balancer, LbError};
-pub use config::{FrontEndConfig, FrontEndMode, FrontEndProtocol, LbConfig, LbHeader, PoolConfig};
+pub use config::{
+    FrontEndConfig, FrontEndMode, FrontEndProtocol, LbConfig, LbHeader, PoolConfig, Splice,
+};
 pub use front_end::{Accepted, FrontEnd, FrontEndError, KeyFile, Via};
 pub use prefixed::Prefixed;
 use secdispatch_tlslb::encrypted::{Cipher, Keyring, ProxyKey};

@@ -19,23 +19,50 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub use super::config::Splice;
+use super::config::Splice;
 
 /// Size of each direction's buffer.
 pub const BUFFER: usize = 64 * 1024;
-/// Buffers kept for reuse at most (4 MiB); more are freed when returned.
-const POOLED: usize = 64;
 
-static POOL: Mutex<Vec<Box<[u8]>>> = Mutex::new(Vec::new());
+/// Values kept for reuse across connections: at most 64 (for buffers, 4 MiB); more are
+/// freed when returned.
+struct Pool<T>(Mutex<Vec<T>>);
+
+impl<T> Pool<T> {
+    const MAX: usize = 64;
+
+    const fn new() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+
+    fn take(&self) -> Option<T> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    fn put(&self, value: T) {
+        let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < Self::MAX {
+            pool.push(value);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+static BUFFERS: Pool<Box<[u8]>> = Pool::new();
 
 /// A buffer from the pool, returned to it on drop.
 struct Buffer(Option<Box<[u8]>>);
 
 impl Buffer {
     fn take() -> Self {
-        let reused = POOL.lock().unwrap_or_else(|p| p.into_inner()).pop();
         Buffer(Some(
-            reused.unwrap_or_else(|| vec![0u8; BUFFER].into_boxed_slice()),
+            BUFFERS
+                .take()
+                .unwrap_or_else(|| vec![0u8; BUFFER].into_boxed_slice()),
         ))
     }
 
@@ -47,10 +74,7 @@ impl Buffer {
 impl Drop for Buffer {
     fn drop(&mut self) {
         if let Some(b) = self.0.take() {
-            let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < POOLED {
-                pool.push(b);
-            }
+            BUFFERS.put(b);
         }
     }
 }
@@ -88,6 +112,8 @@ where
     R: AsyncRead + Unpin + AsRef<TcpStream>,
     W: AsyncWrite + Unpin + AsRef<TcpStream>,
 {
+    #[cfg(not(target_os = "linux"))]
+    let _ = splice;
     let mut total = 0u64;
     loop {
         let n = r.read(buf).await?;
@@ -104,8 +130,6 @@ where
             total += kernel::pump(r.as_ref(), w.as_ref(), pipe).await?;
             break;
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = splice;
     }
     if !one_ended.swap(true, Ordering::AcqRel) {
         // The peer may already be gone; the copy itself is complete.
@@ -119,7 +143,6 @@ where
 mod kernel {
     use std::io;
     use std::os::fd::OwnedFd;
-    use std::sync::Mutex;
 
     use rustix::pipe::{PipeFlags, SpliceFlags};
     use tokio::io::Interest;
@@ -128,10 +151,8 @@ mod kernel {
     /// Bytes moved per `splice` call at most (the default pipe capacity; a larger pipe
     /// measured no faster).
     const CHUNK: usize = 64 * 1024;
-    /// Empty pipes kept for reuse at most.
-    const POOLED: usize = 64;
-
-    static PIPES: Mutex<Vec<(OwnedFd, OwnedFd)>> = Mutex::new(Vec::new());
+    /// Empty pipes, for reuse.
+    static PIPES: super::Pool<(OwnedFd, OwnedFd)> = super::Pool::new();
     /// Bytes moved by `splice` so far (tests).
     #[cfg(test)]
     pub(super) static SPLICED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -145,8 +166,7 @@ mod kernel {
     impl Pipe {
         /// A pooled or new pipe; `None` when none can be made (the copy goes on).
         pub(super) fn take() -> Option<Self> {
-            let reused = PIPES.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let ends = match reused {
+            let ends = match PIPES.take() {
                 Some(e) => e,
                 None => rustix::pipe::pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC).ok()?,
             };
@@ -161,10 +181,7 @@ mod kernel {
         fn drop(&mut self) {
             // A pipe with bytes left in it would leak them into the next connection.
             if let (Some(ends), 0) = (self.ends.take(), self.held) {
-                let mut pool = PIPES.lock().unwrap_or_else(|p| p.into_inner());
-                if pool.len() < POOLED {
-                    pool.push(ends);
-                }
+                PIPES.put(ends);
             }
         }
     }
@@ -172,7 +189,7 @@ mod kernel {
     /// Empty pipes in the pool.
     #[cfg(test)]
     pub(super) fn pooled() -> usize {
-        PIPES.lock().unwrap_or_else(|p| p.into_inner()).len()
+        PIPES.len()
     }
 
     /// Move `r → w` through `pipe` until `r` ends; the bytes moved.
@@ -263,7 +280,7 @@ mod tests {
         );
         let (up, down) = relay.await.unwrap().unwrap();
         assert_eq!((up, down), (upload.len() as u64, download.len() as u64));
-        assert!(!POOL.lock().unwrap().is_empty(), "buffers returned");
+        assert!(BUFFERS.len() > 0, "buffers returned");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
