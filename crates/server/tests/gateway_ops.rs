@@ -1,5 +1,7 @@
 //! Gateway operations: certificate hot reload without dropping connections, WebSocket-style
-//! upgrade pass-through, TLS session resumption keeping the client certificate.
+//! upgrade pass-through, TLS session resumption keeping the client certificate, and the
+//! HTTP/1.1 exchange with upstreams (kept connections, response and request framing,
+//! upstream failures).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
@@ -301,4 +303,410 @@ async fn resumed_sessions_still_carry_the_client_certificate() {
         text.contains("client-cert=true"),
         "the resumed session forwards the certificate: {text}"
     );
+}
+
+/// What a scripted upstream received: the request head and the decoded body.
+#[derive(Debug, Clone)]
+struct Received {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn path(&self) -> &str {
+        self.head.split(' ').nth(1).unwrap_or_default()
+    }
+
+    fn has_field(&self, field_line: &str) -> bool {
+        self.head
+            .to_ascii_lowercase()
+            .contains(&format!("\r\n{field_line}\r\n"))
+    }
+}
+
+/// What a scripted upstream does with a request.
+enum Reply {
+    /// Send these bytes and read the next request.
+    Send(Vec<u8>),
+    /// Send these bytes in pieces, with pauses, then close.
+    Trickle(Vec<Vec<u8>>),
+    /// Close without a word.
+    Close,
+    /// Never answer.
+    Hang,
+}
+
+/// An upstream speaking HTTP/1.1 by script: `script(n, request)` for the n-th request
+/// (from 0) on a connection. Returns its address and how many connections it accepted.
+async fn scripted_upstream(
+    script: fn(usize, &Received) -> Reply,
+) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use bytes::BytesMut;
+    use secdispatch_http1::{Chunk, ChunkedDecoder};
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = BytesMut::new();
+                for n in 0.. {
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf.split_to(end)).to_string();
+                    let lower = head.to_ascii_lowercase();
+                    let mut body = Vec::new();
+                    if lower.contains("\r\ntransfer-encoding: chunked\r\n") {
+                        let mut d = ChunkedDecoder::default();
+                        loop {
+                            match d.decode(&mut buf, 4096).unwrap() {
+                                Chunk::Data(b) => body.extend_from_slice(&b),
+                                Chunk::End(_) => break,
+                                Chunk::NeedMore => {
+                                    if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    } else if let Some(cl) = lower
+                        .split("\r\n")
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                    {
+                        let cl: usize = cl.trim().parse().unwrap();
+                        while buf.len() < cl {
+                            if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                        }
+                        body = buf.split_to(cl).to_vec();
+                    }
+                    match script(n, &Received { head, body }) {
+                        Reply::Send(bytes) => {
+                            if s.write_all(&bytes).await.is_err() {
+                                return;
+                            }
+                        }
+                        Reply::Trickle(pieces) => {
+                            for p in pieces {
+                                if s.write_all(&p).await.is_err() {
+                                    return;
+                                }
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                            }
+                            return;
+                        }
+                        Reply::Close => return,
+                        Reply::Hang => {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<TestBody>;
+
+/// A request body of pieces whose total length is not announced (sent chunked).
+struct TestBody {
+    pieces: std::collections::VecDeque<Bytes>,
+    sized: bool,
+}
+
+impl TestBody {
+    fn empty() -> Self {
+        Self {
+            pieces: std::collections::VecDeque::new(),
+            sized: true,
+        }
+    }
+    fn sized(data: Vec<u8>) -> Self {
+        Self {
+            pieces: [Bytes::from(data)].into_iter().collect(),
+            sized: true,
+        }
+    }
+    fn streamed(pieces: Vec<Vec<u8>>) -> Self {
+        Self {
+            pieces: pieces.into_iter().map(Bytes::from).collect(),
+            sized: false,
+        }
+    }
+}
+
+impl http_body::Body for TestBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(
+            self.pieces
+                .pop_front()
+                .map(|b| Ok(http_body::Frame::data(b))),
+        )
+    }
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        if self.sized {
+            http_body::SizeHint::with_exact(self.pieces.iter().map(|b| b.len() as u64).sum())
+        } else {
+            http_body::SizeHint::default()
+        }
+    }
+}
+
+/// An HTTP/1.1 client connection to the gateway.
+async fn client(env: &Env, addr: SocketAddr) -> Sender {
+    let config = Arc::new(client_config(&env.pki.root_cert, None, &[b"http/1.1"]).unwrap());
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(
+        tls(env, addr, config).await,
+    ))
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// Send a request; the status and the whole body (or the error reading it).
+async fn call(
+    sender: &mut Sender,
+    method: &str,
+    path: &str,
+    body: TestBody,
+) -> (http::StatusCode, Result<Bytes, String>) {
+    sender.ready().await.unwrap();
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .body(body)
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await;
+    (
+        status,
+        body.map(|b| b.to_bytes()).map_err(|e| e.to_string()),
+    )
+}
+
+fn unsigned() -> Config {
+    let mut config = Config::default();
+    config.gateway.signing.enabled = false;
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_upstream_connections_are_reused() {
+    let env = env().await;
+    let (upstream, accepted) =
+        scripted_upstream(|n, r| Reply::Send(ok(&format!("{n} {}", r.path())))).await;
+    let (addr, _shutdown) = start_gateway(&env, unsigned(), upstream).await;
+    for c in 0..2 {
+        let mut sender = client(&env, addr).await;
+        for i in 0..5 {
+            let (status, body) =
+                call(&mut sender, "GET", &format!("/r{i}"), TestBody::empty()).await;
+            assert_eq!(status, 200);
+            // One upstream connection carries all ten requests, in order.
+            assert_eq!(body.unwrap(), format!("{} /r{i}", c * 5 + i));
+        }
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_close_delimited_and_large_responses_stream_through() {
+    let env = env().await;
+    let (upstream, accepted) = scripted_upstream(|_, r| match r.path() {
+        "/chunked" => Reply::Send(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n1;x=y\r\n \r\n5\r\nworld\r\n0\r\n\r\n"
+                .to_vec(),
+        ),
+        "/close" => Reply::Trickle(vec![
+            b"HTTP/1.1 200 OK\r\n\r\nuntil ".to_vec(),
+            b"the upstream ".to_vec(),
+            b"closes".to_vec(),
+        ]),
+        "/large" => {
+            let mut pieces = vec![b"HTTP/1.1 200 OK\r\ncontent-length: 1048576\r\n\r\n".to_vec()];
+            pieces.extend((0..16).map(|i| vec![b'a' + i as u8; 65_536]));
+            Reply::Trickle(pieces)
+        }
+        "/empty" => Reply::Send(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()),
+        _ => Reply::Send(ok("?")),
+    })
+    .await;
+    let (addr, _shutdown) = start_gateway(&env, unsigned(), upstream).await;
+    let mut sender = client(&env, addr).await;
+    let (status, body) = call(&mut sender, "GET", "/chunked", TestBody::empty()).await;
+    assert_eq!(
+        (status, body.unwrap()),
+        (http::StatusCode::OK, Bytes::from("hello world"))
+    );
+    let (status, body) = call(&mut sender, "GET", "/empty", TestBody::empty()).await;
+    assert_eq!(
+        (status, body.unwrap()),
+        (http::StatusCode::NO_CONTENT, Bytes::new())
+    );
+    // Kept after a chunked response and a 204: still one connection.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (status, body) = call(&mut sender, "GET", "/close", TestBody::empty()).await;
+    assert_eq!(
+        (status, body.unwrap()),
+        (
+            http::StatusCode::OK,
+            Bytes::from("until the upstream closes")
+        )
+    );
+    let (status, body) = call(&mut sender, "GET", "/large", TestBody::empty()).await;
+    assert_eq!(status, 200);
+    let body = body.unwrap();
+    assert_eq!(body.len(), 1_048_576);
+    assert!(
+        body.chunks(65_536)
+            .enumerate()
+            .all(|(i, c)| c.iter().all(|&b| b == b'a' + i as u8))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_bodies_go_upstream_sized_or_chunked() {
+    let env = env().await;
+    let (upstream, _) = scripted_upstream(|_, r| {
+        let framing = if r.has_field("transfer-encoding: chunked") {
+            "chunked".to_owned()
+        } else if let Some(l) = r
+            .head
+            .to_ascii_lowercase()
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("content-length: ").map(str::to_owned))
+        {
+            format!("length {l}")
+        } else {
+            "none".to_owned()
+        };
+        let sum: u64 = r.body.iter().map(|&b| u64::from(b)).sum();
+        Reply::Send(ok(&format!("{framing} {} {sum}", r.body.len())))
+    })
+    .await;
+    let (addr, _shutdown) = start_gateway(&env, unsigned(), upstream).await;
+    let mut sender = client(&env, addr).await;
+    let (_, body) = call(&mut sender, "POST", "/", TestBody::sized(b"abc".to_vec())).await;
+    assert_eq!(body.unwrap(), "length 3 3 294");
+    let (_, body) = call(&mut sender, "POST", "/", TestBody::empty()).await;
+    assert_eq!(body.unwrap(), "length 0 0 0");
+    let (_, body) = call(&mut sender, "GET", "/", TestBody::empty()).await;
+    assert_eq!(body.unwrap(), "none 0 0");
+    // Streamed by the client without a length (under the 1 MiB body limit): streamed on,
+    // chunked, bytes intact.
+    let pieces: Vec<Vec<u8>> = (0..30).map(|i| vec![i as u8; 30_000]).collect();
+    let sum: u64 = pieces.iter().flatten().map(|&b| u64::from(b)).sum();
+    let (_, body) = call(&mut sender, "PUT", "/", TestBody::streamed(pieces)).await;
+    assert_eq!(body.unwrap(), format!("chunked 900000 {sum}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_connection_the_upstream_closed_is_replaced_for_repeatable_requests() {
+    let env = env().await;
+    // Each connection answers its first request and closes silently on the second, as an
+    // upstream whose keep-alive timeout ends just as a request arrives.
+    let (upstream, accepted) = scripted_upstream(|n, r| {
+        if r.path() == "/bye" {
+            Reply::Trickle(vec![ok("bye")])
+        } else if n == 0 {
+            Reply::Send(ok(r.path()))
+        } else {
+            Reply::Close
+        }
+    })
+    .await;
+    let (addr, _shutdown) = start_gateway(&env, unsigned(), upstream).await;
+    let mut sender = client(&env, addr).await;
+    for path in ["/one", "/two", "/three"] {
+        let (status, body) = call(&mut sender, "GET", path, TestBody::empty()).await;
+        assert_eq!(
+            (status, body.unwrap()),
+            (http::StatusCode::OK, Bytes::from(path))
+        );
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // A POST is not repeated (RFC 9110 §9.2.2): the kept connection fails it.
+    let (status, _) = call(&mut sender, "POST", "/four", TestBody::sized(b"x".to_vec())).await;
+    assert_eq!(status, http::StatusCode::BAD_GATEWAY);
+    // A kept connection the upstream closes while it is idle is noticed when it is taken,
+    // so even a POST then goes on a new connection.
+    let (status, _) = call(&mut sender, "GET", "/bye", TestBody::empty()).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, body) = call(&mut sender, "POST", "/five", TestBody::sized(b"x".to_vec())).await;
+    assert_eq!(
+        (status, body.unwrap()),
+        (http::StatusCode::OK, Bytes::from("/five"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_failures_answer_502_and_504() {
+    let env = env().await;
+    let (upstream, _) = scripted_upstream(|_, r| match r.path() {
+        "/conflicting" => Reply::Send(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab".to_vec(),
+        ),
+        "/garbage" => Reply::Send(b"SMTP ready\r\n\r\n".to_vec()),
+        "/silent" => Reply::Hang,
+        _ => Reply::Send(ok("fine")),
+    })
+    .await;
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut config = unsigned();
+    config.gateway.upstream_response_timeout = Duration::from_millis(300);
+    config.gateway.routes.push(RouteConfig {
+        host: None,
+        path_prefix: "/down".into(),
+        client_auth: ClientAuth::None,
+        upstreams: vec![format!("http://{closed}")],
+        upstream_protocol: UpstreamProtocol::Http1,
+        privacy_pass: None,
+    });
+    let (addr, _shutdown) = start_gateway(&env, config, upstream).await;
+    let mut sender = client(&env, addr).await;
+    for (path, want) in [
+        ("/conflicting", 502),
+        ("/garbage", 502),
+        ("/silent", 504),
+        ("/down", 502),
+        ("/after", 200),
+    ] {
+        let (status, _) = call(&mut sender, "GET", path, TestBody::empty()).await;
+        assert_eq!(status, want, "{path}");
+    }
 }

@@ -30,6 +30,7 @@
 pub mod revocation;
 pub mod route;
 pub mod tls;
+pub mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,6 +57,7 @@ use secdispatch_httpsig::fields::append_signature;
 use secdispatch_httpsig::message::{MessageView, RequestView};
 use secdispatch_httpsig::params::{SignatureInput, SignatureParams};
 use secdispatch_httpsig::sign::{sign_input, unix_seconds};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::Shutdown;
@@ -64,7 +66,9 @@ use crate::keyring::SigningKeyring;
 use crate::metrics::Metrics;
 use crate::serve::{self, Connection, short};
 use route::{Route, Routes};
+use secdispatch_http1::Framing;
 use tls::TlsTerminator;
+use upstream::{Answer, Failure};
 
 /// Hop-by-hop fields (RFC 9110 §7.6.1), never forwarded.
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -175,7 +179,7 @@ pub struct Gateway {
     client_cert_chain: bool,
     reject_client_cert_headers: bool,
     response_timeout: Duration,
-    http1: Client<HttpConnector, Body>,
+    upstream: upstream::Settings,
     h2c: Client<HttpConnector, Body>,
     limits: Limits,
     metrics: GatewayMetrics,
@@ -201,9 +205,6 @@ impl Gateway {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.upstream_connect_timeout));
         connector.set_nodelay(true);
-        let http1 = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector.clone());
         let h2c = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .build(connector);
@@ -218,7 +219,10 @@ impl Gateway {
             client_cert_chain: config.client_cert_chain,
             reject_client_cert_headers: config.reject_client_cert_headers,
             response_timeout: config.upstream_response_timeout,
-            http1,
+            upstream: upstream::Settings {
+                connect_timeout: config.upstream_connect_timeout,
+                ..upstream::Settings::default()
+            },
             h2c,
             limits: limits.clone(),
             metrics: GatewayMetrics::register(metrics),
@@ -605,83 +609,136 @@ impl Gateway {
         })
     }
 
+    /// Send the request to the next healthy upstream of the route's pool. A request without
+    /// a body moves on to another upstream when one cannot be reached; one with a body
+    /// cannot (it was consumed).
     async fn send(
         &self,
         route: &Route,
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         body: Body,
         has_body: bool,
         upgrade: bool,
     ) -> Response {
-        let client = match route.pool.protocol {
-            UpstreamProtocol::Http1 => &self.http1,
-            UpstreamProtocol::H2c => &self.h2c,
-        };
-        // A request without a body can be retried on another upstream after a connection
-        // failure; one with a body cannot (it was consumed).
         let attempts = if has_body || upgrade {
             1
         } else {
             route.pool.len().min(3)
         };
+        // A body read whole (to digest it) goes with its length rather than chunked.
+        if let Some(n) = body.size_hint().exact()
+            && has_body
+            && !parts.headers.contains_key(header::CONTENT_LENGTH)
+        {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        // HTTP/1.1: the head is the same for every upstream (origin form, our Host).
+        let http1 = (route.pool.protocol == UpstreamProtocol::Http1).then(|| {
+            let framing = if upgrade {
+                Framing::Empty
+            } else {
+                secdispatch_http1::request_framing(&parts.headers, !has_body)
+            };
+            let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut head = Vec::with_capacity(1024);
+            secdispatch_http1::write_request_head(
+                &mut head,
+                &parts.method,
+                target,
+                &parts.headers,
+                framing,
+            );
+            (head, framing)
+        });
+        let mut client_side = if upgrade {
+            parts.extensions.remove::<hyper::upgrade::OnUpgrade>()
+        } else {
+            None
+        };
         let mut body = Some(body);
         let mut last_error = "no upstream";
         for _ in 0..attempts {
             let upstream = route.pool.pick();
-            let uri = match Uri::builder()
-                .scheme("http")
-                .authority(upstream.authority.clone())
-                .path_and_query(parts.uri.path_and_query().map_or("/", |p| p.as_str()))
-                .build()
-            {
-                Ok(u) => u,
-                Err(_) => return short(StatusCode::BAD_GATEWAY, "bad upstream address"),
+            let body = body.take().unwrap_or_else(Body::empty);
+            let answer = match &http1 {
+                Some((head, framing)) => {
+                    let exchange = upstream::exchange(
+                        &upstream.connections,
+                        &upstream.authority,
+                        &self.upstream,
+                        &parts.method,
+                        head,
+                        *framing,
+                        body,
+                    );
+                    tokio::time::timeout(self.response_timeout, exchange).await
+                }
+                None => {
+                    let exchange = self.h2c_exchange(upstream, &parts, body);
+                    tokio::time::timeout(self.response_timeout, exchange).await
+                }
             };
-            let mut req =
-                http::Request::from_parts(parts.clone(), body.take().unwrap_or_else(Body::empty));
-            *req.uri_mut() = uri;
-            if route.pool.protocol == UpstreamProtocol::H2c {
-                *req.version_mut() = Version::HTTP_2;
-            }
-            let client_side = if upgrade {
-                Some(hyper::upgrade::on(&mut req))
-            } else {
-                None
-            };
-            match tokio::time::timeout(self.response_timeout, client.request(req)).await {
+            match answer {
                 Err(_) => {
                     self.metrics.upstream_error("timeout");
                     tracing::warn!(upstream = %upstream.authority, "upstream response timed out");
                     return short(StatusCode::GATEWAY_TIMEOUT, "upstream timed out");
                 }
-                Ok(Err(e)) if e.is_connect() => {
+                Ok(Err(Failure::Connect(e))) => {
                     self.metrics.upstream_error("connect");
                     route.pool.mark_failed(upstream);
                     tracing::warn!(upstream = %upstream.authority, error = %e, "upstream connection failed");
                     last_error = "upstream unavailable";
-                    body = Some(Body::empty());
                 }
+                Ok(Err(Failure::Body(e))) => return body_error(&e),
                 Ok(Err(e)) => {
                     self.metrics.upstream_error("protocol");
                     tracing::warn!(upstream = %upstream.authority, error = %e, "upstream request failed");
                     return short(StatusCode::BAD_GATEWAY, "upstream error");
                 }
-                Ok(Ok(mut resp)) => {
-                    if resp.status() == StatusCode::SWITCHING_PROTOCOLS
-                        && let Some(client_side) = client_side
-                    {
-                        splice_upgrade(client_side, hyper::upgrade::on(&mut resp));
-                        let (mut p, _) = resp.into_parts();
-                        clean_response_headers(&mut p.headers, true);
-                        return Response::from_parts(p, Body::empty());
-                    }
+                Ok(Ok(Answer::Response(resp))) => {
                     let (mut p, b) = resp.into_parts();
                     clean_response_headers(&mut p.headers, false);
-                    return Response::from_parts(p, Body::new(b));
+                    return Response::from_parts(p, b);
+                }
+                Ok(Ok(Answer::Upgraded(mut p, conn))) => {
+                    let Some(client_side) = client_side.take() else {
+                        self.metrics.upstream_error("protocol");
+                        tracing::warn!(upstream = %upstream.authority, "upstream switched protocols unasked");
+                        return short(StatusCode::BAD_GATEWAY, "upstream error");
+                    };
+                    splice_upgrade(client_side, conn);
+                    clean_response_headers(&mut p.headers, true);
+                    return Response::from_parts(p, Body::empty());
                 }
             }
         }
         short(StatusCode::BAD_GATEWAY, last_error)
+    }
+
+    /// One request to an upstream over HTTP/2 without TLS (h2c, through hyper's client).
+    async fn h2c_exchange(
+        &self,
+        upstream: &route::Upstream,
+        parts: &http::request::Parts,
+        body: Body,
+    ) -> Result<Answer, Failure> {
+        let uri = Uri::builder()
+            .scheme("http")
+            .authority(upstream.authority.clone())
+            .path_and_query(parts.uri.path_and_query().map_or("/", |p| p.as_str()))
+            .build()
+            .map_err(|e| Failure::Connect(std::io::Error::other(e)))?;
+        let mut req = http::Request::from_parts(parts.clone(), body);
+        *req.uri_mut() = uri;
+        *req.version_mut() = Version::HTTP_2;
+        match self.h2c.request(req).await {
+            Ok(resp) => Ok(Answer::Response(resp.map(Body::new))),
+            Err(e) if e.is_connect() => Err(Failure::Connect(std::io::Error::other(e))),
+            Err(e) => Err(Failure::Io(std::io::Error::other(e))),
+        }
     }
 }
 
@@ -775,18 +832,24 @@ fn clean_response_headers(headers: &mut HeaderMap, switching: bool) {
     secdispatch_clientcert::rewrite_vary(headers);
 }
 
-/// Copy bytes both ways between the client's and the upstream's upgraded connections.
-fn splice_upgrade(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+/// Copy bytes both ways between the client's upgraded connection and the upstream's
+/// (after the bytes the upstream sent right behind its 101).
+fn splice_upgrade(client: hyper::upgrade::OnUpgrade, upstream: upstream::Conn) {
     tokio::spawn(async move {
-        match tokio::try_join!(client, upstream) {
-            Ok((c, u)) => {
-                let mut c = TokioIo::new(c);
-                let mut u = TokioIo::new(u);
-                if let Err(e) = tokio::io::copy_bidirectional(&mut c, &mut u).await {
-                    tracing::debug!(error = %e, "upgraded connection ended");
-                }
+        let client = match client.await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(error = %e, "upgrade failed");
+                return;
             }
-            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        };
+        let mut client = TokioIo::new(client);
+        let upstream::Conn { mut io, buf } = upstream;
+        if !buf.is_empty() && client.write_all(&buf).await.is_err() {
+            return;
+        }
+        if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut io).await {
+            tracing::debug!(error = %e, "upgraded connection ended");
         }
     });
 }

@@ -1,6 +1,7 @@
 //! Routes (host + path prefix → upstream pool) and upstream pools with round-robin and
 //! passive health: an upstream that fails to connect is skipped for a back-off period.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,7 @@ impl Route {
             upstreams.push(Upstream {
                 authority,
                 down_until: AtomicU64::new(0),
+                connections: Arc::default(),
             });
         }
         Ok(Self {
@@ -156,6 +158,8 @@ pub struct Upstream {
     pub authority: http::uri::Authority,
     /// Milliseconds since the pool's epoch until which the upstream is skipped.
     down_until: AtomicU64,
+    /// Kept-alive HTTP/1.1 connections to it.
+    pub connections: Arc<super::upstream::Connections>,
 }
 
 impl Pool {
