@@ -3,8 +3,10 @@
 # same run, to the same backend (an nginx worker answering a small static body).
 #
 #   bench/gateway.sh [DURATION_SECONDS] [CONNECTIONS] [ROUNDS]
+#   WORKERS=N bench/gateway.sh ...   # event loops of each proxy (default 1)
 #
-# Both proxies: TLS 1.3, keep-alive, the same ECDSA P-256 certificate, access logs off.
+# Both proxies: TLS 1.3, keep-alive, the same ECDSA P-256 certificate, access logs off,
+# WORKERS event loops each (nginx `worker_processes`, secdispatch `[gateway] workers`).
 # secdispatch additionally strips and sets forwarding fields and signs every forwarded
 # request with RFC 9421 (ed25519); nginx only proxies. wrk (1 thread) drives each proxy in
 # turn, ROUNDS times alternating; the table shows each round and the medians. Besides
@@ -19,6 +21,7 @@ cd "$(dirname "$0")/.."
 DUR=${1:-10}
 CONNS=${2:-32}
 ROUNDS=${3:-3}
+WORKERS=${WORKERS:-1}
 BIN=${SECDISPATCH_BIN:-target/release/secdispatch}
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p secdispatch-cli" >&2; exit 1; }
 for p in nginx wrk; do
@@ -50,7 +53,7 @@ http {
 CONF
 nginx -c "$W/backend.conf"
 cat > "$W/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes $WORKERS;
 pid $W/nginx.pid;
 error_log $W/nginx-error.log warn;
 events { worker_connections 4096; }
@@ -79,6 +82,7 @@ cat > "$W/sd.toml" <<CONF
 level = "warn"
 [gateway]
 listen = "127.0.0.1:$SD_TLS"
+workers = $WORKERS
 [[gateway.certificates]]
 cert = "$W/server.pem"
 key = "$W/server.key"

@@ -198,6 +198,11 @@ pub struct GatewayConfig {
     pub flow_events: Option<SocketAddr>,
     /// Revocation checking of client certificates over OCSP.
     pub ocsp: crate::gateway::revocation::OcspCheckConfig,
+    /// Event loops for the gateway's connections. `0`: the process's shared runtime
+    /// (`TOKIO_WORKER_THREADS` threads, work-stealing). `N`: N threads of their own, each
+    /// a single-threaded loop accepting from the listener and keeping its connections,
+    /// as nginx's `worker_processes`.
+    pub workers: usize,
 }
 
 impl Default for GatewayConfig {
@@ -218,6 +223,7 @@ impl Default for GatewayConfig {
             front_end: crate::lb::FrontEndConfig::default(),
             flow_events: None,
             ocsp: crate::gateway::revocation::OcspCheckConfig::default(),
+            workers: 0,
         }
     }
 }
@@ -419,6 +425,9 @@ upstream_connect_timeout = "5s"
 upstream_response_timeout = "30s"
 # After a connection failure an upstream is skipped for this long.
 upstream_failure_backoff = "10s"
+# Event loops for connections: 0 = the process's shared (work-stealing) runtime; N = N
+# threads of their own, each accepting and keeping its connections (as nginx workers).
+workers = 0
 # Report connections to `secdispatch lifecycle watch --flows ADDR` (JSON lines over TCP).
 # Connections that arrive through a front end (TLS-LB or PROXY header) are left to the
 # front end to report (`[lb] flow_events`), so that the watcher counts each client once.

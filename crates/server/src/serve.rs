@@ -97,6 +97,39 @@ pub fn short(status: StatusCode, text: &'static str) -> Response {
         .into_response()
 }
 
+/// Run `serve` on a thread of its own, on a single-threaded runtime: an event loop that
+/// owns its connections from accept to close, as an nginx or haproxy worker does. Nothing
+/// moves between threads, so there is no work stealing and no cross-thread wake-up per
+/// request. `serve` gets the std listener to register with this runtime (a clone of a
+/// shared one: every worker accepts from it) and returns once `shutdown` has triggered;
+/// the thread then keeps its runtime turning until every task spawned through
+/// `shutdown` has finished, so its connections drain like the others.
+pub fn spawn_worker<F, Fut>(
+    name: String,
+    listener: std::net::TcpListener,
+    shutdown: &Shutdown,
+    serve: F,
+) -> io::Result<()>
+where
+    F: FnOnce(TcpListener, Shutdown) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let shutdown = shutdown.clone();
+    std::thread::Builder::new().name(name).spawn(move || {
+        runtime.block_on(async move {
+            match TcpListener::from_std(listener) {
+                Ok(listener) => serve(listener, shutdown.clone()).await,
+                Err(e) => tracing::error!(error = %e, "worker cannot use its listener"),
+            }
+            shutdown.finished().await;
+        });
+    })?;
+    Ok(())
+}
+
 /// Bind `addr`, with a message that names the address when it fails.
 pub async fn bind(name: &str, addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr)

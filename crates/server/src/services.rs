@@ -204,7 +204,22 @@ pub async fn start_gateway(
     let front_end = crate::lb::front_end(&gw_config.front_end, data_dir, metrics, shutdown)?;
     let listener = serve::bind("gateway", listen).await?;
     let addr = listener.local_addr()?;
-    shutdown.spawn(gateway.run(listener, front_end, shutdown.clone()));
+    if gw_config.workers == 0 {
+        shutdown.spawn(gateway.run(listener, front_end, shutdown.clone()));
+        return Ok(addr);
+    }
+    // Worker event loops, each with its own copy of the listening socket.
+    let listener = listener.into_std()?;
+    for i in 0..gw_config.workers {
+        let gateway = gateway.clone();
+        let front_end = front_end.clone();
+        serve::spawn_worker(
+            format!("gateway-{i}"),
+            listener.try_clone()?,
+            shutdown,
+            move |listener, shutdown| gateway.run(listener, front_end, shutdown),
+        )?;
+    }
     Ok(addr)
 }
 

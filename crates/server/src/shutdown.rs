@@ -58,6 +58,14 @@ impl Shutdown {
             .is_ok()
     }
 
+    /// Resolves once [`Shutdown::drain`] has begun and every spawned task has finished
+    /// (a worker thread keeps its runtime turning until then, see
+    /// [`crate::serve::spawn_worker`]).
+    pub async fn finished(&self) {
+        self.token.cancelled().await;
+        self.tracker.wait().await;
+    }
+
     /// Number of spawned tasks still running.
     pub fn running(&self) -> usize {
         self.tracker.len()

@@ -710,3 +710,41 @@ async fn upstream_failures_answer_502_and_504() {
         assert_eq!(status, want, "{path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_event_loops_serve_and_drain() {
+    let env = env().await;
+    let (upstream, _) = scripted_upstream(|_, r| Reply::Send(ok(r.path()))).await;
+    let mut config = unsigned();
+    config.gateway.workers = 2;
+    let (addr, shutdown) = start_gateway(&env, config, upstream).await;
+    #[cfg(target_os = "linux")]
+    {
+        let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|n| n.trim().to_owned())
+            .collect();
+        for w in ["gateway-0", "gateway-1"] {
+            assert!(names.iter().any(|n| n == w), "no {w} thread in {names:?}");
+        }
+    }
+    let mut senders = Vec::new();
+    for c in 0..6 {
+        let mut sender = client(&env, addr).await;
+        let (status, body) = call(&mut sender, "GET", &format!("/c{c}"), TestBody::empty()).await;
+        assert_eq!(
+            (status, body.unwrap()),
+            (http::StatusCode::OK, Bytes::from(format!("/c{c}")))
+        );
+        senders.push(sender);
+    }
+    // Open keep-alive connections are closed by the drain; the loops then stop.
+    assert!(
+        shutdown.drain(Duration::from_secs(10)).await,
+        "workers did not drain"
+    );
+    // Each loop drops its copy of the listening socket as it stops accepting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+}
