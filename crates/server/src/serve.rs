@@ -97,6 +97,26 @@ pub fn short(status: StatusCode, text: &'static str) -> Response {
         .into_response()
 }
 
+thread_local! {
+    /// The event loop this thread runs: 0 for the process's shared runtime, a number of
+    /// its own for each worker (see [`spawn_worker`]).
+    static EVENT_LOOP: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Worker event loops started so far in this process (numbers them from 1).
+static WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// The event loop the calling thread runs: resources bound to a runtime (sockets) are
+/// kept per event loop.
+pub fn event_loop() -> usize {
+    EVENT_LOOP.with(std::cell::Cell::get)
+}
+
+/// Mark the calling thread as running event loop `n`.
+pub(crate) fn enter_event_loop(n: usize) {
+    EVENT_LOOP.with(|l| l.set(n));
+}
+
 /// Run `serve` on a thread of its own, on a single-threaded runtime: an event loop that
 /// owns its connections from accept to close, as an nginx or haproxy worker does. Nothing
 /// moves between threads, so there is no work stealing and no cross-thread wake-up per
@@ -118,7 +138,9 @@ where
         .enable_all()
         .build()?;
     let shutdown = shutdown.clone();
+    let number = WORKERS.fetch_add(1, Ordering::Relaxed) + 1;
     std::thread::Builder::new().name(name).spawn(move || {
+        enter_event_loop(number);
         runtime.block_on(async move {
             match TcpListener::from_std(listener) {
                 Ok(listener) => serve(listener, shutdown.clone()).await,

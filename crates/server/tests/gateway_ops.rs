@@ -718,17 +718,6 @@ async fn worker_event_loops_serve_and_drain() {
     let mut config = unsigned();
     config.gateway.workers = 2;
     let (addr, shutdown) = start_gateway(&env, config, upstream).await;
-    #[cfg(target_os = "linux")]
-    {
-        let names: Vec<String> = std::fs::read_dir("/proc/self/task")
-            .unwrap()
-            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-            .map(|n| n.trim().to_owned())
-            .collect();
-        for w in ["gateway-0", "gateway-1"] {
-            assert!(names.iter().any(|n| n == w), "no {w} thread in {names:?}");
-        }
-    }
     let mut senders = Vec::new();
     for c in 0..6 {
         let mut sender = client(&env, addr).await;
@@ -738,6 +727,32 @@ async fn worker_event_loops_serve_and_drain() {
             (http::StatusCode::OK, Bytes::from(format!("/c{c}")))
         );
         senders.push(sender);
+    }
+    // The worker threads exist (a new thread carries its creator's name until it has
+    // started running, hence the wait).
+    #[cfg(target_os = "linux")]
+    {
+        let names = || -> Vec<String> {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|n| n.trim().to_owned())
+                .collect()
+        };
+        let both = |n: &[String]| {
+            ["gateway-0", "gateway-1"]
+                .iter()
+                .all(|w| n.iter().any(|x| x == w))
+        };
+        let mut seen = names();
+        for _ in 0..50 {
+            if both(&seen) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            seen = names();
+        }
+        assert!(both(&seen), "no gateway-0/gateway-1 threads in {seen:?}");
     }
     // Open keep-alive connections are closed by the drain; the loops then stop.
     assert!(

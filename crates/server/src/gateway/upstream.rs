@@ -88,10 +88,15 @@ pub enum Answer {
     Upgraded(http::response::Parts, Conn),
 }
 
-/// The kept-alive connections of one upstream.
+/// The kept-alive connections of one upstream, one stack per event loop.
+///
+/// A socket is registered with the I/O driver of the runtime that opened it and is only
+/// used there: with `[gateway] workers`, each worker is a runtime of its own, and a
+/// connection handed to another worker would have its readiness reported by the first
+/// (a cross-thread wake-up per read, and a dead socket once that worker stops).
 #[derive(Debug, Default)]
 pub struct Connections {
-    idle: Mutex<Vec<Idle>>,
+    idle: Mutex<Vec<Vec<Idle>>>,
 }
 
 #[derive(Debug)]
@@ -119,21 +124,28 @@ impl Conn {
 }
 
 impl Connections {
-    /// The most recently used idle connection that is still usable.
+    /// The most recently used idle connection of this thread's event loop that is still
+    /// usable.
     fn take(&self, settings: &Settings) -> Option<Conn> {
+        let event_loop = crate::serve::event_loop();
         loop {
-            let idle = self.idle.lock().ok()?.pop()?;
+            let idle = self.idle.lock().ok()?.get_mut(event_loop)?.pop()?;
             if idle.since.elapsed() <= settings.idle_timeout && idle.conn.is_usable() {
                 return Some(idle.conn);
             }
         }
     }
 
-    /// Keep `conn` for the next request, unless enough are kept already.
+    /// Keep `conn` for this event loop's next request, unless enough are kept already.
     fn put(&self, conn: Conn, settings: &Settings) {
-        let Ok(mut idle) = self.idle.lock() else {
+        let event_loop = crate::serve::event_loop();
+        let Ok(mut stacks) = self.idle.lock() else {
             return;
         };
+        if stacks.len() <= event_loop {
+            stacks.resize_with(event_loop + 1, Vec::new);
+        }
+        let idle = &mut stacks[event_loop];
         if idle
             .first()
             .is_some_and(|i| i.since.elapsed() > settings.idle_timeout)
@@ -148,9 +160,12 @@ impl Connections {
         }
     }
 
-    /// Number of idle connections kept.
+    /// Number of idle connections kept for this thread's event loop.
     pub fn idle_count(&self) -> usize {
-        self.idle.lock().map_or(0, |i| i.len())
+        let event_loop = crate::serve::event_loop();
+        self.idle
+            .lock()
+            .map_or(0, |s| s.get(event_loop).map_or(0, Vec::len))
     }
 }
 
@@ -489,5 +504,70 @@ impl http_body::Body for Content {
             Remaining::Length(n) => SizeHint::with_exact(n),
             _ => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn conn_to(addr: std::net::SocketAddr) -> Conn {
+        Conn {
+            io: TcpStream::connect(addr).await.unwrap(),
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// A connection kept by one event loop is not taken by another; a closed or expired
+    /// one is not taken at all.
+    #[tokio::test]
+    async fn kept_connections_stay_with_their_event_loop() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accept = tokio::spawn(async move {
+            let mut peers = Vec::new();
+            for _ in 0..3 {
+                peers.push(listener.accept().await.unwrap().0);
+            }
+            peers
+        });
+        let settings = Settings::default();
+        let conns = Connections::default();
+        let (a, b, c) = (
+            conn_to(addr).await,
+            conn_to(addr).await,
+            conn_to(addr).await,
+        );
+        let mut peers = accept.await.unwrap();
+        conns.put(a, &settings);
+        assert_eq!(conns.idle_count(), 1);
+        let other = std::thread::scope(|s| {
+            s.spawn(|| {
+                crate::serve::enter_event_loop(7);
+                (conns.take(&settings).is_some(), conns.idle_count())
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(
+            other,
+            (false, 0),
+            "another loop took or saw this loop's connection"
+        );
+        assert!(conns.take(&settings).is_some());
+        // Closed by the peer while idle: dropped when taken.
+        conns.put(b, &settings);
+        drop(peers.remove(1));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(conns.take(&settings).is_none());
+        assert_eq!(conns.idle_count(), 0);
+        // Idle for longer than the idle timeout: dropped when taken.
+        let quick = Settings {
+            idle_timeout: Duration::ZERO,
+            ..Settings::default()
+        };
+        conns.put(c, &quick);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(conns.take(&quick).is_none());
     }
 }
