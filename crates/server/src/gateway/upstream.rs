@@ -7,13 +7,15 @@
 //! idle connection of the upstream, writes the request head (with the body when it is
 //! already complete) in one write, reads the response head, and then either puts the
 //! connection back at once (no content, or content that came with the head) or hands it to
-//! the response body, which puts it back when the content ends. Measured with
-//! `bench/gateway.sh`: about 8 µs less gateway CPU per request than hyper-util's client.
+//! the response body, which puts it back when the content ends. Measured against
+//! hyper-util's client (wrk through the gateway with signing, 5 alternating pairs on a
+//! 2-vCPU VM): median gateway CPU per request 61 → 54 µs.
 //!
 //! A kept connection the upstream closed while it was idle is noticed when it is taken
 //! (a closed socket reads as end of stream) or, if the close crosses the request, when
 //! the upstream sends nothing at all; then a new connection carries the request again if
-//! the whole request was still in hand (it went out in one write).
+//! its method is idempotent and the whole request was still in hand (it went out in one
+//! write).
 
 use std::io;
 use std::pin::Pin;
