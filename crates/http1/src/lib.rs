@@ -85,12 +85,7 @@ pub fn write_request_head(
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    write_fields(out, headers);
     match framing {
         Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         Framing::Empty
@@ -102,6 +97,16 @@ pub fn write_request_head(
         _ => {}
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Append `name: value` field lines.
+fn write_fields(out: &mut Vec<u8>, fields: &HeaderMap) {
+    for (name, value) in fields {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
 }
 
 /// Append the chunk-size line for `len` bytes of data (the data and its CRLF follow).
@@ -116,11 +121,8 @@ pub const CHUNK_END: &[u8] = b"\r\n";
 /// Append the last chunk, the trailer fields and the final CRLF.
 pub fn write_last_chunk(out: &mut Vec<u8>, trailers: Option<&HeaderMap>) {
     out.extend_from_slice(b"0\r\n");
-    for (name, value) in trailers.into_iter().flatten() {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+    if let Some(t) = trailers {
+        write_fields(out, t);
     }
     out.extend_from_slice(b"\r\n");
 }

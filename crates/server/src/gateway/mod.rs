@@ -761,13 +761,7 @@ fn upgrade_protocol(headers: &HeaderMap, version: Version) -> Option<HeaderValue
     if version != Version::HTTP_11 {
         return None;
     }
-    let wants = headers.get_all(header::CONNECTION).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-        })
-    });
-    if wants {
+    if secdispatch_http1::has_token(headers, header::CONNECTION, "upgrade") {
         headers.get(header::UPGRADE).cloned()
     } else {
         None

@@ -163,7 +163,8 @@ impl Connections {
     }
 
     /// Number of idle connections kept for this thread's event loop.
-    pub fn idle_count(&self) -> usize {
+    #[cfg(test)]
+    fn idle_count(&self) -> usize {
         let event_loop = crate::serve::event_loop();
         self.idle
             .lock()
