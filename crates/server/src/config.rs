@@ -551,6 +551,9 @@ max_attempts = 3
 # "auto": a direction that fills a 64 KiB read moves on to splice(2), socket to socket in
 # the kernel (Linux); "off": always copy.
 splice = "auto"
+# Start client and backend sockets in delayed-ACK mode so that ACKs ride on data (Linux;
+# haproxy's tcp-smart-accept and tcp-smart-connect): 4 packets fewer per connection.
+delayed_acks = true
 # Report connections to `secdispatch lifecycle watch --flows ADDR` (JSON lines over TCP).
 # flow_events = "127.0.0.1:4740"
 # [[lb.pools]]

@@ -34,6 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::config::{LbConfig, LbHeader, Splice};
 use super::front_end::KeyFile;
+use super::tcp;
 use crate::flow_events::FlowReporter;
 use crate::{Metrics, Shutdown};
 
@@ -204,6 +205,15 @@ impl Balancer {
 
     /// Accept connections until shutdown; each is balanced on its own task.
     pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
+        if let Err(e) = tcp::tune_listener(&listener, self.config.delayed_acks) {
+            tracing::warn!(error = %e, "lb: cannot set the listener's TCP options");
+        }
+        // A listener bound to one address accepts connections to that address only, so
+        // the destination is known without a `getsockname` per connection.
+        let bound = listener
+            .local_addr()
+            .ok()
+            .filter(|a| !a.ip().is_unspecified());
         loop {
             let accepted = tokio::select! {
                 () = shutdown.triggered() => break,
@@ -217,10 +227,10 @@ impl Balancer {
                     continue;
                 }
             };
-            let _ = stream.set_nodelay(true);
+            tcp::tune_accepted(&stream);
             let lb = self.clone();
             shutdown.spawn(async move {
-                let local = stream.local_addr().unwrap_or(peer);
+                let local = bound.unwrap_or_else(|| stream.local_addr().unwrap_or(peer));
                 if let Err(e) = lb.handle(stream, peer, local).await {
                     tracing::debug!(%peer, error = %e, "lb: connection ended");
                 }
@@ -319,26 +329,28 @@ impl Balancer {
         local: SocketAddr,
     ) -> Option<Connected> {
         let addr = pool.backends[i];
-        let mut stream =
-            match tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(addr)).await
-            {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    self.metrics.attempt("connect_error");
-                    tracing::warn!(backend = %addr, error = %e, "lb: backend connection failed");
-                    pool.table
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .forget(i);
-                    return None;
-                }
-                Err(_) => {
-                    self.metrics.attempt("connect_error");
-                    tracing::warn!(backend = %addr, "lb: backend connection timed out");
-                    return None;
-                }
-            };
-        let _ = stream.set_nodelay(true);
+        let mut stream = match tokio::time::timeout(
+            self.config.connect_timeout,
+            tcp::connect(addr, self.config.delayed_acks),
+        )
+        .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                self.metrics.attempt("connect_error");
+                tracing::warn!(backend = %addr, error = %e, "lb: backend connection failed");
+                pool.table
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .forget(i);
+                return None;
+            }
+            Err(_) => {
+                self.metrics.attempt("connect_error");
+                tracing::warn!(backend = %addr, "lb: backend connection timed out");
+                return None;
+            }
+        };
         let mut sealed = None;
         let header = match self.config.header {
             LbHeader::TlsLb => match self.seal(pool, i, hello, peer, local) {
@@ -450,8 +462,8 @@ impl Balancer {
                 self.metrics.attempt("answer_invalid");
                 return None;
             }
-            let mut chunk = [0u8; 4096];
-            match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            buf.reserve(READ_CHUNK);
+            match tokio::time::timeout_at(deadline, stream.read_buf(&mut buf)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => {
                     // Closed without a ServerHello: the ClientHello goes to the next one.
                     self.metrics.attempt("closed");
@@ -461,7 +473,7 @@ impl Balancer {
                         .forget(i);
                     return None;
                 }
-                Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+                Ok(Ok(_)) => {}
                 Err(_) if buf.is_empty() => {
                     // A TLS server speaks right after the ClientHello; one that is silent
                     // this long is stuck. Its answer could still come and must not reach
@@ -533,18 +545,21 @@ async fn read_client_hello(
         if buf.len() > MAX_CLIENT_HELLO + 5 * 8 {
             return Err(secdispatch_tlslb::Error::TooLong("ClientHello").into());
         }
-        let mut chunk = [0u8; 4096];
-        let n = client.read(&mut chunk).await?;
-        if n == 0 {
+        buf.reserve(READ_CHUNK);
+        if client.read_buf(buf).await? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "client closed before its ClientHello was complete",
             )
             .into());
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
+
+/// Bytes asked for per read before the relay starts. The reads go straight into the
+/// connection's buffer: a stack array held across the `await` would make every
+/// connection's task that much larger, and a task is moved several times as it is spawned.
+const READ_CHUNK: usize = 4096;
 
 /// Where the ratchet index of a backend starts: the time in microseconds since the epoch.
 ///

@@ -68,6 +68,10 @@ pub struct LbConfig {
     pub max_attempts: usize,
     /// `splice(2)` for bulk transfers.
     pub splice: Splice,
+    /// Start both sides of a connection in delayed-ACK mode (Linux `TCP_QUICKACK` off), so
+    /// that ACKs ride on data instead of leaving alone: haproxy's `tcp-smart-accept` and
+    /// `tcp-smart-connect`, made for client-speaks-first protocols such as TLS.
+    pub delayed_acks: bool,
     /// Backend pools chosen by the ClientHello's server name.
     pub pools: Vec<PoolConfig>,
     /// Send flow events (connection open/close with addresses and byte counts) to a
@@ -88,6 +92,7 @@ impl Default for LbConfig {
             answer_timeout: Duration::from_secs(2),
             max_attempts: 3,
             splice: Splice::Auto,
+            delayed_acks: true,
             pools: Vec::new(),
             flow_events: None,
         }

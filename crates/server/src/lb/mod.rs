@@ -16,6 +16,7 @@ pub mod config;
 pub mod front_end;
 pub mod prefixed;
 pub mod relay;
+mod tcp;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
