@@ -405,7 +405,10 @@ async fn read_more<S: AsyncRead + Unpin>(
     if buf.len() >= cap {
         return Err(secdispatch_tlslb::Error::TooLong("front-end header and ClientHello").into());
     }
-    let room = (cap - buf.len()).min(16 * 1024);
+    // At most 4 KiB more per read: a header and a ClientHello usually fit in the first,
+    // and reserving the whole 16 KiB a record may need cost an allocation of that size
+    // per connection.
+    let room = (cap - buf.len()).min(4096);
     buf.reserve(room);
     // Into the spare capacity, not zeroed first: this runs for every connection.
     let n = io.read_buf(&mut (&mut *buf).limit(room)).await?;
