@@ -205,9 +205,13 @@ impl Balancer {
 
     /// Accept connections until shutdown; each is balanced on its own task.
     pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
-        if let Err(e) = tcp::tune_listener(&listener, self.config.delayed_acks) {
-            tracing::warn!(error = %e, "lb: cannot set the listener's TCP options");
-        }
+        let tuned = match tcp::tune_listener(&listener, self.config.delayed_acks) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "lb: cannot set the listener's TCP options; setting TCP_NODELAY per connection");
+                false
+            }
+        };
         // A listener bound to one address accepts connections to that address only, so
         // the destination is known without a `getsockname` per connection.
         let bound = listener
@@ -227,7 +231,7 @@ impl Balancer {
                     continue;
                 }
             };
-            tcp::tune_accepted(&stream);
+            tcp::tune_accepted(&stream, tuned);
             let lb = self.clone();
             shutdown.spawn(async move {
                 let local = bound.unwrap_or_else(|| stream.local_addr().unwrap_or(peer));
