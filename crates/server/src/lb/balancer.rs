@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::config::{LbConfig, LbHeader, Splice};
 use super::front_end::KeyFile;
-use super::tcp;
+use super::{READ_CHUNK, tcp};
 use crate::flow_events::FlowReporter;
 use crate::{Metrics, Shutdown};
 
@@ -256,7 +256,7 @@ impl Balancer {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> Result<(), LbError> {
-        let mut buf = Vec::with_capacity(4096);
+        let mut buf = Vec::with_capacity(READ_CHUNK);
         let read = tokio::time::timeout(
             self.config.client_hello_timeout,
             read_client_hello(&mut client, &mut buf),
@@ -559,11 +559,6 @@ async fn read_client_hello(
         }
     }
 }
-
-/// Bytes asked for per read before the relay starts. The reads go straight into the
-/// connection's buffer: a stack array held across the `await` would make every
-/// connection's task that much larger, and a task is moved several times as it is spawned.
-const READ_CHUNK: usize = 4096;
 
 /// Where the ratchet index of a backend starts: the time in microseconds since the epoch.
 ///

@@ -33,6 +33,7 @@ use secdispatch_tlslb::ratchet::{RatchetReceiver, RatchetRefusal};
 use secdispatch_tlslb::{open_upstream, proxy_protocol, seal_downstream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::READ_CHUNK;
 use super::config::{FrontEndConfig, FrontEndMode, FrontEndProtocol};
 use super::prefixed::Prefixed;
 use crate::Metrics;
@@ -284,7 +285,7 @@ impl FrontEnd {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let ct = self.config.content_type;
-        let mut buf = Vec::with_capacity(4096);
+        let mut buf = Vec::with_capacity(READ_CHUNK);
         let header_len = loop {
             match sniff(&buf, ct)? {
                 Sniff::NeedMore => read_more(&mut io, &mut buf, 5 + MAX_RECORD).await?,
@@ -405,10 +406,7 @@ async fn read_more<S: AsyncRead + Unpin>(
     if buf.len() >= cap {
         return Err(secdispatch_tlslb::Error::TooLong("front-end header and ClientHello").into());
     }
-    // At most 4 KiB more per read: a header and a ClientHello usually fit in the first,
-    // and reserving the whole 16 KiB a record may need cost an allocation of that size
-    // per connection.
-    let room = (cap - buf.len()).min(4096);
+    let room = (cap - buf.len()).min(READ_CHUNK);
     buf.reserve(room);
     // Into the spare capacity, not zeroed first: this runs for every connection.
     let n = io.read_buf(&mut (&mut *buf).limit(room)).await?;

@@ -18,6 +18,14 @@ pub mod prefixed;
 pub mod relay;
 mod tcp;
 
+/// Bytes asked for per read until a connection's header and ClientHello are in (load
+/// balancer and front end). The reads go straight into the connection's buffer: a
+/// ClientHello usually fits in the first; reserving the whole 16 KiB a record may need
+/// would cost an allocation of that size per connection, and a stack array held across an
+/// `await` would make every connection's task that much larger (a task is moved several
+/// times as it is spawned).
+const READ_CHUNK: usize = 4096;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
