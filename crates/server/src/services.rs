@@ -303,3 +303,65 @@ where
         }
     });
 }
+
+/// Keep one timer pending that always expires within `every` (at least 100 ms) of now, so
+/// that setting a timeout of `every` or longer never makes tokio wake its own I/O driver.
+///
+/// tokio's time driver writes to the I/O driver's `eventfd` whenever a timer is set that
+/// expires before every timer pending when the driver last parked, in case a thread sleeps
+/// in `epoll_wait` until then — also on a single-threaded runtime, where nobody does.
+/// Connection-setup timeouts (seconds) are set and cancelled within a millisecond, so under
+/// load the timer wheel was often empty when the driver parked, and `secdispatch lb` made
+/// 1.0 (PROXY v2) to 1.6 (TLS-LB) such `write`s per connection (strace). With this timer
+/// pending, the driver never sleeps past `every` from now, so no longer timeout needs to
+/// wake it. It costs one wake-up per `every`; shorter timeouts work as before.
+pub fn keep_timer_floor(shutdown: &Shutdown, every: Duration) {
+    spawn_every(shutdown, every, || async {});
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #![allow(clippy::print_stderr)]
+    use super::*;
+
+    /// `write`-family system calls made by this thread so far (Linux task I/O accounting).
+    fn writes() -> Option<u64> {
+        let io = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("syscw: "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Writes made while setting 50 timeouts of 2 s around a future that is pending once,
+    /// each after the driver parked with no timeout pending (as between connections).
+    async fn writes_for_timeouts() -> u64 {
+        let before = writes().unwrap_or(0);
+        for _ in 0..50 {
+            let _ = tokio::time::timeout(Duration::from_secs(2), tokio::task::yield_now()).await;
+            tokio::task::yield_now().await;
+        }
+        writes().unwrap_or(0) - before
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn with_a_timer_floor_timeouts_do_not_wake_the_driver() {
+        if writes().is_none() {
+            eprintln!("skipped: /proc/thread-self/io is not available (no task I/O accounting)");
+            return;
+        }
+        let shutdown = Shutdown::new();
+        let without = writes_for_timeouts().await;
+        keep_timer_floor(&shutdown, Duration::from_secs(1));
+        tokio::task::yield_now().await;
+        let with = writes_for_timeouts().await;
+        shutdown.trigger();
+        assert!(
+            without >= 40,
+            "without the floor, {without} eventfd writes for 50 timeouts (expected one each)"
+        );
+        assert_eq!(
+            with, 0,
+            "{with} eventfd writes for 50 timeouts with the floor"
+        );
+    }
+}

@@ -212,6 +212,15 @@ impl Balancer {
                 false
             }
         };
+        // Every connection sets a connect and an answer timeout (and a ClientHello one when
+        // it must wait): with the floor, none of them wakes the I/O driver.
+        let c = &self.config;
+        crate::services::keep_timer_floor(
+            &shutdown,
+            c.client_hello_timeout
+                .min(c.connect_timeout)
+                .min(c.answer_timeout),
+        );
         // A listener bound to one address accepts connections to that address only, so
         // the destination is known without a `getsockname` per connection.
         let bound = listener
