@@ -16,7 +16,7 @@ use std::io;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 use super::config::Splice;
@@ -116,12 +116,20 @@ where
     let _ = splice;
     let mut total = 0u64;
     loop {
+        // When the peer's FIN had arrived before this read (epoll reported RDHUP), a read
+        // that leaves room in the buffer took everything up to it: that is the end, and the
+        // read that would return 0 is not made (the data and the FIN of a connection's last
+        // flight usually arrive together).
+        let ended = r.as_ref().ready(Interest::READABLE).await?.is_read_closed();
         let n = r.read(buf).await?;
         if n == 0 {
             break;
         }
         w.write_all(&buf[..n]).await?;
         total += n as u64;
+        if ended && n < buf.len() {
+            break;
+        }
         #[cfg(target_os = "linux")]
         if n == buf.len()
             && splice == Splice::Auto
@@ -281,6 +289,80 @@ mod tests {
         let (up, down) = relay.await.unwrap().unwrap();
         assert_eq!((up, down), (upload.len() as u64, download.len() as u64));
         assert!(BUFFERS.len() > 0, "buffers returned");
+    }
+
+    /// A read half that counts its reads.
+    struct Counted<'a> {
+        inner: tokio::net::tcp::ReadHalf<'a>,
+        reads: usize,
+    }
+
+    impl AsRef<TcpStream> for Counted<'_> {
+        fn as_ref(&self) -> &TcpStream {
+            self.inner.as_ref()
+        }
+    }
+
+    impl AsyncRead for Counted<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            let filled = buf.filled().len();
+            let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+            if polled.is_ready() && (buf.filled().len() > filled || buf.remaining() > 0) {
+                self.reads += 1;
+            }
+            polled
+        }
+    }
+
+    /// Pumps `peer`'s last flight out of `from` into `to`; `fin_first`: the FIN arrives
+    /// with the data, else after the data was relayed. The reads made and the bytes.
+    async fn last_flight(fin_first: bool) -> (usize, Vec<u8>) {
+        let (mut peer, mut from) = pair().await;
+        let (mut to, mut sink) = pair().await;
+        peer.write_all(b"last flight").await.unwrap();
+        from.readable().await.unwrap();
+        if fin_first {
+            peer.shutdown().await.unwrap();
+            while !from
+                .ready(Interest::READABLE)
+                .await
+                .unwrap()
+                .is_read_closed()
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+        let (r, _) = from.split();
+        let (_, mut w) = to.split();
+        let mut counted = Counted { inner: r, reads: 0 };
+        let mut buf = vec![0u8; BUFFER];
+        let one_ended = AtomicBool::new(true);
+        let pumped = pump(&mut counted, &mut w, &mut buf, Splice::Off, &one_ended);
+        let late_fin = async {
+            if !fin_first {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                peer.shutdown().await.unwrap();
+            }
+        };
+        let (n, ()) = tokio::join!(pumped, late_fin);
+        assert_eq!(n.unwrap(), 11);
+        let reads = counted.reads;
+        drop(to);
+        let mut got = Vec::new();
+        sink.read_to_end(&mut got).await.unwrap();
+        (reads, got)
+    }
+
+    /// Data and FIN together: one read, no read for the end of stream; FIN later: the
+    /// copy waits for it and ends on the read that returns 0.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_last_flight_with_its_fin_ends_without_another_read() {
+        assert_eq!(last_flight(true).await, (1, b"last flight".to_vec()));
+        assert_eq!(last_flight(false).await, (2, b"last flight".to_vec()));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
