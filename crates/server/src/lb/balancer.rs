@@ -458,7 +458,7 @@ impl Balancer {
         upstream_epd: &[u8],
     ) -> Option<Vec<u8>> {
         let ct = self.config.content_type;
-        let mut buf = Vec::with_capacity(512);
+        let mut buf = Vec::with_capacity(READ_CHUNK);
         let deadline = tokio::time::Instant::now() + self.config.answer_timeout;
         let n = loop {
             match sniff(&buf, ct) {
@@ -503,7 +503,8 @@ impl Balancer {
             }
         };
         let Some(keys) = &self.keys else {
-            return Some(buf.split_off(n));
+            buf.drain(..n);
+            return Some(buf);
         };
         let answer =
             open_downstream(&keys.keys(), &buf[5..n], upstream_epd).and_then(|d| d.metadata());
@@ -528,7 +529,9 @@ impl Balancer {
                 tracing::warn!(backend = %pool.backends[i], error = %e, "lb: backend answer does not verify; proxying on");
             }
         }
-        Some(buf.split_off(n))
+        // What follows the answer (usually the ServerHello) is relayed from this buffer.
+        buf.drain(..n);
+        Some(buf)
     }
 }
 
