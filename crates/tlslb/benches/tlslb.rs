@@ -5,6 +5,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use secdispatch_tlslb::encrypted::{Cipher, Keyring, ProxyKey};
 use secdispatch_tlslb::proxy_data::{Direction, ProxyData, RatchetValue, ext};
+use secdispatch_tlslb::ratchet::RatchetReceiver;
 use secdispatch_tlslb::{client_hello, open_upstream, seal_downstream, seal_upstream};
 
 fn hello() -> Vec<u8> {
@@ -57,6 +58,23 @@ fn bench(c: &mut Criterion) {
             seal_downstream(&keys, &e, &ack, &epd, [2; 12], 0).unwrap()
         })
     });
+    // The backend's replay check with the default window of 1,024: the floor trailing the
+    // newest index by 64 connections in flight, and held down by one stuck connection (the
+    // window full).
+    for (name, lag) in [
+        ("backend: ratchet check, 64 in flight", Some(64)),
+        ("backend: ratchet check, floor held (window full)", None),
+    ] {
+        let mut r = RatchetReceiver::new(1024);
+        let mut index = 1_000u64;
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                index += 1;
+                let floor = lag.map_or(1_000, |l| index - l);
+                r.check(RatchetValue { index, floor }).unwrap();
+            })
+        });
+    }
 }
 
 criterion_group!(benches, bench);

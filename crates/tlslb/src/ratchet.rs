@@ -73,8 +73,12 @@ pub enum RatchetRefusal {
 #[derive(Debug, Clone)]
 pub struct RatchetReceiver {
     floor: Option<u64>,
-    /// Indices at or above the floor already seen, when the window is on.
+    /// Indices at or above the floor already seen, when the window is on, each as its
+    /// distance from `anchor`. Those distances are in serial order (see [`Self::raise`]),
+    /// so the oldest index is the set's first and raising the floor splits the set instead
+    /// of scanning it (per connection, with a full window of 1,024).
     seen: Option<BTreeSet<u64>>,
+    anchor: u64,
     window: usize,
 }
 
@@ -85,35 +89,55 @@ impl RatchetReceiver {
         Self {
             floor: None,
             seen: (window > 0).then(BTreeSet::new),
+            anchor: 0,
             window,
         }
     }
 
     /// Accept or refuse a connection's ratchet value; accepting raises the floor.
     pub fn check(&mut self, v: RatchetValue) -> Result<(), RatchetRefusal> {
-        let floor = *self.floor.get_or_insert(v.floor);
+        let floor = match self.floor {
+            Some(f) => f,
+            None => {
+                self.floor = Some(v.floor);
+                self.anchor = v.floor;
+                v.floor
+            }
+        };
         if !serial_ge(v.index, floor) {
             return Err(RatchetRefusal::BelowFloor);
         }
         if let Some(seen) = &mut self.seen {
-            if !seen.insert(v.index) {
+            if !seen.insert(v.index.wrapping_sub(self.anchor)) {
                 return Err(RatchetRefusal::Repeated);
             }
             while seen.len() > self.window {
-                // Forget the oldest by serial order relative to the floor.
-                let oldest = seen.iter().copied().min_by_key(|i| i.wrapping_sub(floor));
-                if let Some(o) = oldest {
-                    seen.remove(&o);
-                }
+                // Forget the oldest.
+                seen.pop_first();
             }
         }
-        if serial_ge(v.floor, floor) {
-            self.floor = Some(v.floor);
-            if let Some(seen) = &mut self.seen {
-                seen.retain(|i| serial_ge(*i, v.floor));
-            }
+        if v.floor != floor && serial_ge(v.floor, floor) {
+            self.raise(v.floor);
         }
         Ok(())
+    }
+
+    /// Move the floor up to `floor`, forgetting the indices below it.
+    ///
+    /// An accepted index is less than 2^63 above the floor, and the floor is kept less than
+    /// 2^62 above `anchor`, so an index's distance from `anchor` never wraps: ordering the
+    /// distances orders the indices serially.
+    fn raise(&mut self, floor: u64) {
+        self.floor = Some(floor);
+        let Some(seen) = &mut self.seen else {
+            return;
+        };
+        let offset = floor.wrapping_sub(self.anchor);
+        *seen = seen.split_off(&offset);
+        if offset >= 1 << 62 {
+            *seen = seen.iter().map(|d| d - offset).collect();
+            self.anchor = floor;
+        }
     }
 
     /// The floor, once the first value arrived.
@@ -184,5 +208,49 @@ mod tests {
             r.check(RatchetValue { index: i, floor: 5 }).unwrap();
         }
         assert!(r.seen.as_ref().unwrap().len() <= 4);
+    }
+
+    fn value(index: u64, floor: u64) -> RatchetValue {
+        RatchetValue { index, floor }
+    }
+
+    /// Floor and window across the wrap of the index space, and far from where they
+    /// started (the distances are measured from a new anchor then).
+    #[test]
+    fn the_window_works_across_wrap_around_and_long_runs() {
+        let mut r = RatchetReceiver::new(8);
+        let start = u64::MAX - 3;
+        for i in 0..8u64 {
+            r.check(value(start.wrapping_add(i), start)).unwrap();
+        }
+        assert_eq!(r.check(value(start, start)), Err(RatchetRefusal::Repeated));
+        assert_eq!(
+            r.check(value(2, start)),
+            Err(RatchetRefusal::Repeated),
+            "after 0"
+        );
+        // The floor passes 0: what is below it is refused, what is above is remembered.
+        r.check(value(5, 1)).unwrap();
+        assert_eq!(r.floor(), Some(1));
+        assert_eq!(r.check(value(u64::MAX, 1)), Err(RatchetRefusal::BelowFloor));
+        assert_eq!(r.check(value(3, 1)), Err(RatchetRefusal::Repeated));
+        assert_eq!(r.check(value(5, 1)), Err(RatchetRefusal::Repeated));
+        r.check(value(4, 1)).unwrap();
+        assert_eq!(r.seen.as_ref().unwrap().len(), 5, "1 2 3 4 5, none below 1");
+        // Half the index space later (the anchor moves).
+        let far = 1u64 << 62 | 7;
+        r.check(value(far + 2, far)).unwrap();
+        assert_eq!(r.anchor, far);
+        assert_eq!(r.check(value(far + 2, far)), Err(RatchetRefusal::Repeated));
+        assert_eq!(r.check(value(5, far)), Err(RatchetRefusal::BelowFloor));
+        r.check(value(far, far)).unwrap();
+        r.check(value(far + 1, far)).unwrap();
+        // The oldest is forgotten first when the window is full.
+        for i in 3..9 {
+            r.check(value(far + i, far)).unwrap();
+        }
+        assert_eq!(r.seen.as_ref().unwrap().len(), 8);
+        assert_eq!(r.check(value(far + 1, far)), Err(RatchetRefusal::Repeated));
+        r.check(value(far, far)).unwrap();
     }
 }
