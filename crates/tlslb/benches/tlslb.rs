@@ -5,7 +5,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use secdispatch_tlslb::encrypted::{Cipher, Keyring, ProxyKey};
 use secdispatch_tlslb::proxy_data::{Direction, ProxyData, RatchetValue, ext};
-use secdispatch_tlslb::ratchet::RatchetReceiver;
+use secdispatch_tlslb::ratchet::{RatchetReceiver, RatchetSender};
 use secdispatch_tlslb::{client_hello, open_upstream, seal_downstream, seal_upstream};
 
 fn hello() -> Vec<u8> {
@@ -75,6 +75,32 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The load balancer's side while one connection is stuck (holding the floor down) for
+    // 10,000 to 20,000 later ones, with 64 open at a time; each stuck one is let go after
+    // 10,000 connections and the oldest open one is stuck next.
+    let mut s = RatchetSender::new(1);
+    let mut stuck = s.start().index;
+    for _ in 0..10_000 {
+        let v = s.start();
+        s.finish(v.index);
+    }
+    let mut open: std::collections::VecDeque<u64> = (0..64).map(|_| s.start().index).collect();
+    let mut n = 0u32;
+    c.bench_function(
+        "lb: ratchet start + finish, floor held for 10,000-20,000 connections",
+        |b| {
+            b.iter(|| {
+                open.push_back(s.start().index);
+                s.finish(open.pop_front().unwrap());
+                n += 1;
+                if n.is_multiple_of(10_000) {
+                    s.finish(stuck);
+                    stuck = open.pop_front().unwrap();
+                    open.push_back(s.start().index);
+                }
+            })
+        },
+    );
 }
 
 criterion_group!(benches, bench);

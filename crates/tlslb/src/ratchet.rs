@@ -46,7 +46,16 @@ impl RatchetSender {
 
     /// The connection `index` connected (or closed): it no longer holds the floor down.
     pub fn finish(&mut self, index: u64) {
-        if let Some(e) = self.open.iter_mut().find(|e| e.0 == index) {
+        // Indices are issued one after the other and leave from the front, so `index` is
+        // found at its distance from the front: no search, however many are open (a
+        // stuck connection holding the floor keeps every later one here).
+        let Some(&(front, _)) = self.open.front() else {
+            return;
+        };
+        let at = usize::try_from(index.wrapping_sub(front)).ok();
+        if let Some(e) = at.and_then(|at| self.open.get_mut(at))
+            && e.0 == index
+        {
             e.1 = true;
         }
         while self.open.front().is_some_and(|e| e.1) {
@@ -173,6 +182,27 @@ mod tests {
         assert_eq!(s.floor(), 0);
         s.finish(c.index);
         assert_eq!(s.floor(), 1, "nothing open: the next index");
+    }
+
+    /// With the first connection stuck, later ones finish in any order and the floor
+    /// stays; when the first finishes, the floor jumps past everything finished.
+    #[test]
+    fn a_stuck_connection_holds_the_floor_and_releases_it() {
+        let mut s = RatchetSender::new(u64::MAX - 500);
+        let stuck = s.start();
+        let later: Vec<u64> = (0..10_000).map(|_| s.start().index).collect();
+        for &i in later.iter().rev().step_by(2) {
+            s.finish(i);
+        }
+        s.finish(u64::MAX - 600); // never issued: ignored
+        assert_eq!(s.floor(), stuck.index);
+        for &i in later.iter().step_by(2).skip(1) {
+            s.finish(i);
+        }
+        s.finish(stuck.index);
+        assert_eq!(s.floor(), later[0], "later[0] is still open");
+        s.finish(later[0]);
+        assert_eq!(s.floor(), later[9_999].wrapping_add(1));
     }
 
     #[test]
