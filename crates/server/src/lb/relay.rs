@@ -17,10 +17,9 @@
 //! `option splice-auto`). Short connections never pay for a pipe; pipes are pooled too.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use std::pin::Pin;
 use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
@@ -321,12 +320,12 @@ mod tests {
 
     impl AsyncRead for Counted<'_> {
         fn poll_read(
-            mut self: std::pin::Pin<&mut Self>,
+            mut self: Pin<&mut Self>,
             cx: &mut std::task::Context<'_>,
-            buf: &mut tokio::io::ReadBuf<'_>,
-        ) -> std::task::Poll<io::Result<()>> {
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
             let filled = buf.filled().len();
-            let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+            let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
             if polled.is_ready() && (buf.filled().len() > filled || buf.remaining() > 0) {
                 self.reads += 1;
             }
