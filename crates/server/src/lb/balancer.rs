@@ -205,8 +205,8 @@ impl Balancer {
 
     /// Accept connections until shutdown; each is balanced on its own task.
     pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
-        let tuned = match tcp::tune_listener(&listener, self.config.delayed_acks) {
-            Ok(()) => true,
+        let inherited = match tcp::tune_listener(&listener, self.config.delayed_acks) {
+            Ok(inherited) => inherited,
             Err(e) => {
                 tracing::warn!(error = %e, "lb: cannot set the listener's TCP options; setting TCP_NODELAY per connection");
                 false
@@ -240,7 +240,7 @@ impl Balancer {
                     continue;
                 }
             };
-            tcp::tune_accepted(&stream, tuned);
+            tcp::tune_accepted(&stream, inherited);
             let lb = self.clone();
             shutdown.spawn(async move {
                 let local = bound.unwrap_or_else(|| stream.local_addr().unwrap_or(peer));
@@ -502,12 +502,29 @@ impl Balancer {
                 }
             }
         };
-        let Some(keys) = &self.keys else {
-            buf.drain(..n);
-            return Some(buf);
-        };
+        if let Some(keys) = &self.keys
+            && !self.heed_answer(pool, i, keys, &buf[5..n], upstream_epd)
+        {
+            return None;
+        }
+        // What follows the answer (usually the ServerHello) is relayed from this buffer.
+        buf.drain(..n);
+        Some(buf)
+    }
+
+    /// Open the backend's answer (`payload`) and act on its overload state; `false` when
+    /// the backend rejected the connection and the next one must be tried. An answer that
+    /// does not verify is counted and logged, and the connection goes on (the draft).
+    fn heed_answer(
+        &self,
+        pool: &Pool,
+        i: usize,
+        keys: &KeyFile,
+        payload: &[u8],
+        upstream_epd: &[u8],
+    ) -> bool {
         let answer =
-            open_downstream(&keys.keys(), &buf[5..n], upstream_epd).and_then(|d| d.metadata());
+            open_downstream(&keys.keys(), payload, upstream_epd).and_then(|d| d.metadata());
         match answer {
             Ok(meta) => {
                 if let Some(v) = meta.overload {
@@ -518,7 +535,7 @@ impl Balancer {
                     if v.state == OverloadState::Rejected {
                         self.metrics.attempt("rejected");
                         tracing::info!(backend = %pool.backends[i], ttl = v.ttl, "lb: backend rejected the connection (overload); trying the next one");
-                        return None;
+                        return false;
                     }
                 }
                 self.metrics.attempt("answered");
@@ -529,9 +546,7 @@ impl Balancer {
                 tracing::warn!(backend = %pool.backends[i], error = %e, "lb: backend answer does not verify; proxying on");
             }
         }
-        // What follows the answer (usually the ServerHello) is relayed from this buffer.
-        buf.drain(..n);
-        Some(buf)
+        true
     }
 }
 

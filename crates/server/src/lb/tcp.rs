@@ -15,10 +15,11 @@ use std::net::SocketAddr;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-/// Prepare the client-facing listener. On Linux, accepted sockets inherit `TCP_NODELAY`
-/// (so it is one call here instead of one per connection); quick-ACK mode off on the
-/// listener holds back one ACK per accepted connection (measured with `nstat`).
-pub(super) fn tune_listener(listener: &TcpListener, delayed_acks: bool) -> io::Result<()> {
+/// Prepare the client-facing listener; `true` when the sockets it accepts get
+/// `TCP_NODELAY` from it. On Linux they inherit it (so it is one call here instead of one
+/// per connection); quick-ACK mode off on the listener holds back one ACK per accepted
+/// connection (measured with `nstat`).
+pub(super) fn tune_listener(listener: &TcpListener, delayed_acks: bool) -> io::Result<bool> {
     #[cfg(target_os = "linux")]
     {
         use rustix::net::sockopt;
@@ -26,16 +27,19 @@ pub(super) fn tune_listener(listener: &TcpListener, delayed_acks: bool) -> io::R
         if delayed_acks {
             sockopt::set_tcp_quickack(listener, false)?;
         }
+        Ok(true)
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (listener, delayed_acks);
-    Ok(())
+    {
+        let _ = (listener, delayed_acks);
+        Ok(false)
+    }
 }
 
-/// Set `TCP_NODELAY` on a socket `accept` returned, unless it has it from the listener
-/// already (Linux, and [`tune_listener`] succeeded).
-pub(super) fn tune_accepted(stream: &TcpStream, listener_tuned: bool) {
-    if !(cfg!(target_os = "linux") && listener_tuned) {
+/// Set `TCP_NODELAY` on a socket `accept` returned, unless it `inherited` it from the
+/// listener ([`tune_listener`]).
+pub(super) fn tune_accepted(stream: &TcpStream, inherited: bool) {
+    if !inherited {
         let _ = stream.set_nodelay(true);
     }
 }
